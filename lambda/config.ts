@@ -1,0 +1,34 @@
+import { DEFAULT_MAX_DECOMPRESSED_BYTES } from './core/decode';
+import { parseRuleConfigText, type RuleConfig } from './core/rule-config';
+import { ConfigError } from './errors';
+
+/** Environment variables the Lambda reads; the CDK stack sets them and nothing else does. */
+export const ENV = {
+  topicArn: 'ALERT_TOPIC_ARN',
+  ruleConfig: 'ACM_SENTINEL_CONFIG',
+  maxDecompressedBytes: 'MAX_DECOMPRESSED_BYTES',
+} as const;
+
+export interface Config {
+  readonly topicArn: string;
+  readonly rules: RuleConfig;
+  readonly maxDecompressedBytes: number;
+}
+
+/** Reads and validates the handler's configuration; throws ConfigError naming the variable at fault. */
+export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
+  const topicArn = env[ENV.topicArn];
+  if (!topicArn || !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/.test(topicArn)) {
+    throw new ConfigError(`${ENV.topicArn} must be the ARN of the alert SNS topic (got ${topicArn ? `"${topicArn}"` : 'nothing'}); the CDK stack sets it`);
+  }
+  const rules = parseRuleConfigText(env[ENV.ruleConfig], ENV.ruleConfig);
+  let maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED_BYTES;
+  const rawMax = env[ENV.maxDecompressedBytes];
+  if (rawMax !== undefined && rawMax !== '') {
+    maxDecompressedBytes = Number(rawMax);
+    if (!Number.isSafeInteger(maxDecompressedBytes) || maxDecompressedBytes <= 0) {
+      throw new ConfigError(`${ENV.maxDecompressedBytes} must be a positive whole number of bytes (got "${rawMax}")`);
+    }
+  }
+  return Object.freeze({ topicArn, rules, maxDecompressedBytes });
+}

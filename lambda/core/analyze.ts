@@ -1,0 +1,50 @@
+import { LogObjectReadError } from '../errors';
+import { buildAlert } from './alert';
+import { decodeLogBytes, DEFAULT_MAX_DECOMPRESSED_BYTES } from './decode';
+import type { RuleEngine } from './evaluate';
+import { scanWatchedRecords } from './record-scanner';
+import type { Alert, ScanStats } from './types';
+
+export interface AnalyzeOptions {
+  readonly engine: RuleEngine;
+  /** Names the log file in alerts (`logFile`) and errors: `s3://bucket/key` or a local path. */
+  readonly name: string;
+  readonly maxDecompressedBytes?: number;
+}
+
+export interface AnalyzeResult {
+  readonly stats: ScanStats;
+  readonly alerts: Alert[];
+}
+
+const HINTS: Record<string, string> = {
+  Z_BUF_ERROR: 'the gzip data is truncated; check the file was copied whole',
+  Z_DATA_ERROR: 'the gzip data is corrupt; re-download the file',
+};
+
+/** Turns any failure while reading a log into an error that names the file and says what to do. */
+export function describeReadFailure(name: string, err: unknown): LogObjectReadError {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const hint = code && HINTS[code] ? `: ${HINTS[code]}` : '';
+  const reason = err instanceof Error ? err.message : String(err);
+  return new LogObjectReadError(`${name}: ${reason}${hint}`, { cause: err });
+}
+
+/**
+ * Reads one log file (gzip or plain JSON) as a stream and returns the alerts its ACM records
+ * raise, with counts. Used by the Lambda handler, the `scan` CLI and the benchmark alike.
+ */
+export async function analyzeLogStream(bytes: AsyncIterable<Uint8Array>, options: AnalyzeOptions): Promise<AnalyzeResult> {
+  const stats: ScanStats = { records: 0, acmRecords: 0 };
+  const alerts: Alert[] = [];
+  try {
+    const decoded = decodeLogBytes(bytes, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES);
+    for await (const record of scanWatchedRecords(decoded, stats)) {
+      const verdict = options.engine.evaluate(record);
+      if (verdict?.alert) alerts.push(buildAlert(record, verdict.rule, options.name));
+    }
+  } catch (err) {
+    throw describeReadFailure(options.name, err);
+  }
+  return { stats, alerts };
+}

@@ -1,0 +1,33 @@
+/** Every error class of acm-sentinel. Messages say what was wrong, where, and what to do; they never carry record contents. */
+
+/** A configuration value (environment variable, CLI option, file or CDK context) is invalid. */
+export class ConfigError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+/** A log file could not be read, decompressed or parsed. */
+export class LogObjectReadError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'LogObjectReadError';
+  }
+}
+
+/** Some alerts could not be published after retries; the invocation must fail so Lambda retries it. */
+export class AlertPublishError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'AlertPublishError';
+  }
+}
+
+/** One or more objects of an invocation failed; names each so the retry and the failure destination say what was lost. */
+export class InvocationFailedError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'InvocationFailedError';
+  }
+}
