@@ -3,6 +3,7 @@ import { buildAlert } from './alert';
 import { decodeLogBytes, DEFAULT_MAX_DECOMPRESSED_BYTES } from './decode';
 import type { RuleEngine } from './evaluate';
 import { scanWatchedRecords } from './record-scanner';
+import { LogFormatError } from './records';
 import type { Alert, ScanStats } from './types';
 
 export interface AnalyzeOptions {
@@ -15,6 +16,8 @@ export interface AnalyzeOptions {
 export interface AnalyzeResult {
   readonly stats: ScanStats;
   readonly alerts: Alert[];
+  /** True when the object held no bytes at all (a marker object): a skip, not an error. */
+  readonly empty: boolean;
 }
 
 const HINTS: Record<string, string> = {
@@ -37,14 +40,22 @@ export function describeReadFailure(name: string, err: unknown): LogObjectReadEr
 export async function analyzeLogStream(bytes: AsyncIterable<Uint8Array>, options: AnalyzeOptions): Promise<AnalyzeResult> {
   const stats: ScanStats = { records: 0, acmRecords: 0 };
   const alerts: Alert[] = [];
+  let rawBytes = 0;
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of bytes) {
+      rawBytes += chunk.length;
+      yield chunk;
+    }
+  }
   try {
-    const decoded = decodeLogBytes(bytes, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES);
+    const decoded = decodeLogBytes(counted(), options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES);
     for await (const record of scanWatchedRecords(decoded, stats)) {
       const verdict = options.engine.evaluate(record);
       if (verdict?.alert) alerts.push(buildAlert(record, verdict.rule, options.name));
     }
   } catch (err) {
+    if (rawBytes === 0 && err instanceof LogFormatError) return { stats, alerts, empty: true };
     throw describeReadFailure(options.name, err);
   }
-  return { stats, alerts };
+  return { stats, alerts, empty: false };
 }

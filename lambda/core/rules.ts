@@ -90,7 +90,7 @@ export const DEFAULT_RULES = [
     eventNames: ['RequestCertificate'],
     severity: 'medium',
     title: 'Exportable public certificate requested',
-    action: 'requested an exportable certificate',
+    action: 'requested exportable',
     why: 'An exportable certificate\'s private key can later be taken out of ACM with ExportCertificate.',
     nextSteps: [VERIFY_ACTOR, 'Make sure only the intended roles may call acm:ExportCertificate on it.'],
     when: [{ path: 'requestParameters.options.export', equals: 'ENABLED' }],

@@ -1,0 +1,97 @@
+import { PublishBatchCommand, type PublishBatchRequestEntry, type SNSClient } from '@aws-sdk/client-sns';
+import type { AlertPublisher, PublishFailure, PublishOutcome } from '../core/ports';
+import { buildSnsMessage, snsMessageSize, SNS_MAX_MESSAGE_BYTES } from '../core/render/sns-message';
+import type { Alert } from '../core/types';
+
+const MAX_BATCH_ENTRIES = 10;
+/** Extra attempts for entries SNS reports as failed on its side (not sender faults), after the SDK's own retries. */
+const ENTRY_RETRIES = 2;
+
+interface Pending {
+  readonly alert: Alert;
+  readonly entry: PublishBatchRequestEntry;
+  readonly size: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Groups entries into PublishBatch calls: at most 10 entries and 256 KiB in all per call. */
+function batches(pending: readonly Pending[]): Pending[][] {
+  const result: Pending[][] = [];
+  let current: Pending[] = [];
+  let bytes = 0;
+  for (const item of pending) {
+    if (current.length === MAX_BATCH_ENTRIES || (current.length > 0 && bytes + item.size > SNS_MAX_MESSAGE_BYTES)) {
+      result.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += item.size;
+  }
+  if (current.length) result.push(current);
+  return result;
+}
+
+function describeError(err: unknown): string {
+  const error = err as { name?: string; message?: string };
+  return `${error?.name ?? 'Error'}: ${error?.message ?? String(err)}`;
+}
+
+/** Publishes alerts to an SNS topic with PublishBatch, one entry per alert. */
+export class SnsAlertPublisher implements AlertPublisher {
+  constructor(
+    private readonly sns: SNSClient,
+    private readonly topicArn: string,
+    private readonly retryDelayMs = 200,
+  ) {}
+
+  async publish(alerts: readonly Alert[]): Promise<PublishOutcome> {
+    const pending: Pending[] = alerts.map((alert, i) => {
+      const message = buildSnsMessage(alert);
+      return { alert, entry: { Id: `alert-${i}`, ...message }, size: snsMessageSize(message) };
+    });
+    const published: Alert[] = [];
+    const failed: PublishFailure[] = [];
+    for (const batch of batches(pending)) {
+      const outcome = await this.sendBatch(batch);
+      published.push(...outcome.published);
+      failed.push(...outcome.failed);
+    }
+    return { published, failed };
+  }
+
+  private async sendBatch(batch: readonly Pending[]): Promise<PublishOutcome> {
+    const published: Alert[] = [];
+    const failed: PublishFailure[] = [];
+    let remaining = [...batch];
+    for (let attempt = 0; remaining.length > 0; attempt += 1) {
+      if (attempt > 0) await sleep(this.retryDelayMs * 4 ** (attempt - 1));
+      let response;
+      try {
+        response = await this.sns.send(
+          new PublishBatchCommand({ TopicArn: this.topicArn, PublishBatchRequestEntries: remaining.map((item) => item.entry) }),
+        );
+      } catch (err) {
+        // The SDK already retried throttling and 5xx; a call that still fails fails every entry in it.
+        failed.push(...remaining.map((item) => ({ alert: item.alert, reason: describeError(err) })));
+        break;
+      }
+      const byId = new Map(remaining.map((item) => [item.entry.Id, item]));
+      for (const ok of response.Successful ?? []) {
+        const item = byId.get(ok.Id);
+        if (item) published.push(item.alert);
+      }
+      const retry: Pending[] = [];
+      for (const failure of response.Failed ?? []) {
+        const item = byId.get(failure.Id);
+        if (!item) continue;
+        // A sender fault (bad entry) fails the same way again: report it instead of retrying.
+        if (!failure.SenderFault && attempt < ENTRY_RETRIES) retry.push(item);
+        else failed.push({ alert: item.alert, reason: `${failure.Code ?? 'Failed'}: ${failure.Message ?? 'no message'}` });
+      }
+      remaining = retry;
+    }
+    return { published, failed };
+  }
+}

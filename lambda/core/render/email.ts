@@ -1,0 +1,53 @@
+import { REDACTED } from '../redact';
+import type { Alert } from '../types';
+import { summarySentence } from './summary';
+
+const LABEL_WIDTH = 12;
+
+function fact(label: string, value: string | undefined): string[] {
+  return value ? [`${label.padEnd(LABEL_WIDTH)}${value}`] : [];
+}
+
+function describeSession(alert: Alert): string | undefined {
+  const parts: string[] = [];
+  if (alert.actor.sessionIssuer) parts.push(`issued by ${alert.actor.sessionIssuer}`);
+  if (alert.actor.mfa !== undefined) parts.push(`MFA ${alert.actor.mfa ? 'yes' : 'no'}`);
+  if (alert.actor.invokedBy) parts.push(`invoked by ${alert.actor.invokedBy}`);
+  return parts.length ? parts.join(', ') : undefined;
+}
+
+function describeDetails(details: Record<string, unknown>): string[] {
+  return Object.entries(details)
+    .filter(([field]) => !/Arn$/.test(field))
+    .map(([field, value]) => `  ${field}: ${value === REDACTED ? REDACTED : JSON.stringify(value)}`)
+    .map((line) => (line.length > 200 ? `${line.slice(0, 197)}...` : line));
+}
+
+/**
+ * The plain-text email body: one sentence, the facts aligned for a fixed-width reader, what to
+ * do next, then links. Nothing here comes from the record unredacted.
+ */
+export function renderEmail(alert: Alert): string {
+  const lines = [
+    summarySentence(alert),
+    '',
+    ...fact('Severity', `${alert.severity.toUpperCase()}  (${alert.ruleId})`),
+    ...fact('Alert', alert.title),
+    ...fact('When', alert.eventTime),
+    ...fact('Who', alert.actor.arn ?? alert.actor.principalId ?? alert.actor.type),
+    ...fact('Session', describeSession(alert)),
+    ...fact('From', [alert.sourceIPAddress, alert.userAgent].filter(Boolean).join('  ') || undefined),
+    ...fact('Call', `${alert.eventSource} ${alert.eventName} — ${alert.outcome}`),
+    ...fact('Error', alert.errorCode ? [alert.errorCode, alert.errorMessage].filter(Boolean).join(': ') : undefined),
+    ...alert.resources.flatMap((arn, i) => fact(i === 0 ? 'Resource' : '', arn)),
+    ...fact('Account', `${alert.accountId} / ${alert.awsRegion}`),
+  ];
+  const details = describeDetails(alert.details);
+  if (details.length) lines.push('', 'Request parameters (secrets redacted):', ...details);
+  lines.push('', 'Why this matters:', `  ${alert.why}`);
+  if (alert.nextSteps.length) lines.push('', 'What to do next:', ...alert.nextSteps.map((step) => `  - ${step}`));
+  lines.push('', 'Links:', `  CloudTrail event: ${alert.links.cloudTrail}`);
+  if (alert.links.console) lines.push(`  Console:          ${alert.links.console}`);
+  lines.push('', ...fact('Event ID', alert.eventId), ...fact('Log file', alert.logFile));
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,43 @@
+import { actorName } from '../alert';
+import { DEFAULT_RULES } from '../rules';
+import type { Alert } from '../types';
+
+const ACTIONS: ReadonlyMap<string, string> = new Map(DEFAULT_RULES.map((rule) => [rule.id, rule.action]));
+
+/** A short label for a certificate or CA ARN: `certificate 1234…` or the CA id. */
+export function resourceLabel(arn: string): string {
+  const id = arn.split('/').pop() ?? arn;
+  if (/:acm:[^:]*:[^:]*:certificate\//.test(arn)) return `certificate ${id}`;
+  if (/:certificate-authority\/[^/]+\/certificate\//.test(arn)) return `certificate ${id}`;
+  return id;
+}
+
+/** "alice (IAMUser)": who acted, as a person would name them. */
+export function actorLabel(alert: Alert): string {
+  return `${actorName(alert.actor)} (${alert.actor.type})`;
+}
+
+/**
+ * The one sentence an alert leads with, e.g. "alice (IAMUser) exported the private key of
+ * certificate 1234 in 123456789012 / us-east-1 — succeeded". A failed call says what was tried.
+ */
+export function summarySentence(alert: Alert): string {
+  const target = alert.resources[0] ? ` ${resourceLabel(alert.resources[0])}` : '';
+  const more = alert.resources.length > 1 ? ` (+${alert.resources.length - 1} more)` : '';
+  const where = `in ${alert.accountId} / ${alert.awsRegion}`;
+  if (alert.outcome === 'failed') {
+    return `${actorLabel(alert)} tried ${alert.eventName}${target ? ` on${target}` : ''}${more} ${where} — failed (${alert.errorCode ?? 'error'})`;
+  }
+  const action = ACTIONS.get(alert.ruleId) ?? `called ${alert.eventName} on`;
+  return `${actorLabel(alert)} ${action}${target}${more} ${where} — succeeded`;
+}
+
+/** Keeps printable ASCII only and collapses white space: safe for a mail subject or a header. */
+export function printableAscii(text: string): string {
+  return text.replace(/[\u2014\u2013]/g, '-').replace(/[^\x20-\x7e]+/g, ' ').replace(/\s+/g, ' ').trim();
+}
+
+/** Cuts `text` to at most `max` characters, marking the cut. */
+export function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 3))}...`;
+}

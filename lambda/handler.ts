@@ -1,0 +1,66 @@
+/**
+ * The Lambda entry point: the only module that reads process.env, builds AWS SDK clients and
+ * touches the Lambda context. Everything it does is in the core; this file wires the edge.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { Context } from 'aws-lambda';
+import { S3LogReader } from './adapters/s3-log-reader';
+import { SnsAlertPublisher } from './adapters/sns-publisher';
+import { loadConfig, type Config } from './config';
+import { createRuleEngine, type RuleEngine } from './core/evaluate';
+import type { Logger as LoggerPort } from './core/ports';
+import { processS3Event, type ProcessPorts } from './core/process';
+
+const powertools = new Logger({ serviceName: 'acm-sentinel' });
+const logger: LoggerPort = {
+  debug: (message, fields) => powertools.debug(message, (fields ?? {}) as LogAttributes),
+  info: (message, fields) => powertools.info(message, (fields ?? {}) as LogAttributes),
+  warn: (message, fields) => powertools.warn(message, (fields ?? {}) as LogAttributes),
+  error: (message, fields) => powertools.error(message, (fields ?? {}) as LogAttributes),
+};
+// Clients live at module scope so warm invocations reuse their connections; endpoints and
+// region come from the SDK's standard environment settings.
+const s3 = new S3Client({});
+const sns = new SNSClient({});
+
+interface Runtime {
+  readonly config: Config;
+  readonly engine: RuleEngine;
+  readonly ports: ProcessPorts;
+}
+let runtime: Runtime | undefined;
+
+// Configuration is validated on first use and kept for the container's life; a bad value fails
+// every invocation loudly, with the variable named, instead of alerting on the wrong rules.
+function init(): Runtime {
+  if (!runtime) {
+    const config = loadConfig(process.env);
+    return (runtime = {
+      config,
+      engine: createRuleEngine(config.rules),
+      ports: { reader: new S3LogReader(s3), publisher: new SnsAlertPublisher(sns, config.topicArn), logger },
+    });
+  }
+  return runtime;
+}
+
+/** What one invocation did, returned to the caller (the local `invoke` command prints it). */
+export interface HandlerSummary {
+  objects: Array<{ bucket: string; key: string; records: number; acmRecords: number; alerts: number; published: number; duplicates: number }>;
+  skipped: Array<{ bucket: string; key: string; reason: string }>;
+  published: number;
+}
+
+export const handler = async (event: unknown, context?: Context): Promise<HandlerSummary> => {
+  if (context) powertools.addContext(context);
+  const { config, engine, ports } = init();
+  const result = await processS3Event(ports, event, { engine, maxDecompressedBytes: config.maxDecompressedBytes });
+  return {
+    objects: result.objects.map((object) => ({ ...object })),
+    skipped: result.skipped.map((skip) => ({ ...skip })),
+    published: result.published.length,
+  };
+};
