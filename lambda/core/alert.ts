@@ -98,3 +98,11 @@ export function buildAlert(record: CloudTrailRecord, rule: EffectiveRule, logFil
   if (logFile) alert.logFile = logFile;
   return alert;
 }
+
+/**
+ * The key alerts are deduplicated by: the CloudTrail event ID, which is unique per event. The
+ * event name is part of it only because AWS's published sample records reuse IDs across actions.
+ */
+export function dedupeKey(alert: Pick<Alert, 'eventId' | 'eventName'>): string {
+  return `${alert.eventId}/${alert.eventName}`;
+}

@@ -1,4 +1,5 @@
 import { InvocationFailedError } from '../errors';
+import { dedupeKey } from './alert';
 import { analyzeLogStream, describeReadFailure } from './analyze';
 import type { RuleEngine } from './evaluate';
 import type { AlertPublisher, Logger, LogReader } from './ports';
@@ -61,12 +62,12 @@ export async function processLogObject(
     return { result, published: [] };
   }
 
-  const fresh = analysis.alerts.filter((alert) => !seen.has(alert.eventId));
+  const fresh = analysis.alerts.filter((alert) => !seen.has(dedupeKey(alert)));
   const duplicates = analysis.alerts.length - fresh.length;
-  fresh.forEach((alert) => seen.add(alert.eventId));
+  fresh.forEach((alert) => seen.add(dedupeKey(alert)));
   const outcome = fresh.length ? await ports.publisher.publish(fresh) : { published: [], failed: [] };
   // A failed alert leaves the set, so a retry of the same event within this invocation may send it.
-  outcome.failed.forEach((failure) => seen.delete(failure.alert.eventId));
+  outcome.failed.forEach((failure) => seen.delete(dedupeKey(failure.alert)));
 
   const result: ObjectResult = {
     ...base,

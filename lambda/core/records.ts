@@ -8,6 +8,14 @@ export class LogFormatError extends Error {
   }
 }
 
+/** Valid JSON that is not CloudTrail at all (an S3 event, a digest file, some other document). */
+export class NotCloudTrailError extends LogFormatError {
+  constructor() {
+    super('not a CloudTrail log: expected {"Records": [...]}, a CloudTrail record or an EventBridge "AWS API Call via CloudTrail" event');
+    this.name = 'NotCloudTrailError';
+  }
+}
+
 const ENVELOPE_DETAIL_TYPE = 'AWS API Call via CloudTrail';
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -29,7 +37,7 @@ export function extractRecords(document: unknown): unknown[] {
   if (isObject(document) && Array.isArray(document.Records)) return document.Records.map(unwrapEnvelope);
   const single = unwrapEnvelope(document);
   if (isObject(single) && typeof single.eventSource === 'string') return [single];
-  throw new LogFormatError('not a CloudTrail log: expected {"Records": [...]}, a CloudTrail record or an EventBridge "AWS API Call via CloudTrail" event');
+  throw new NotCloudTrailError();
 }
 
 /** True for a record of ACM or ACM Private CA, confirmed on the parsed object. */

@@ -1,0 +1,29 @@
+import { readFile } from 'node:fs/promises';
+import { parseRuleConfigText, type RuleConfig } from '../core/rule-config';
+
+/** A mistake in how the command was called: exit code 2 and the usage text. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export type OutputFormat = 'text' | 'json';
+
+export function parseFormat(value: string | undefined): OutputFormat {
+  if (value === undefined || value === 'text' || value === 'json') return value ?? 'text';
+  throw new UsageError(`--format must be "text" or "json" (got "${value}")`);
+}
+
+/** Loads `--config FILE`, validated against the same schema the Lambda uses. */
+export async function loadRuleConfigFile(file: string | undefined): Promise<RuleConfig> {
+  if (file === undefined) return parseRuleConfigText(undefined, 'defaults');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--config ${file}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  return parseRuleConfigText(text, file);
+}

@@ -1,0 +1,61 @@
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../errors';
+import { UsageError } from './args';
+import { processOutput, type Output } from './output';
+import { runScan } from './scan';
+
+export const USAGE = `acm-sentinel: alerts on sensitive AWS Certificate Manager activity in CloudTrail logs
+
+Usage:
+  acm-sentinel scan PATH... [--format text|json] [--config FILE]
+      Scan CloudTrail log files (.json.gz or .json) or folders of them, offline.
+  acm-sentinel invoke EVENT.json [--objects DIR] [--format text|json] [--config FILE]
+      Run the real Lambda handler on an S3 event against a local emulator and print what SNS delivered.
+  acm-sentinel demo
+      Run invoke on the bundled sample events.
+
+Exit codes: 0 every input read, 1 some input unreadable or the handler failed, 2 usage error.`;
+
+/** Runs the CLI and returns its exit code; never calls process.exit, so tests can drive it. */
+export async function main(argv: readonly string[], io: Output = processOutput): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...rest],
+      allowPositionals: true,
+      options: {
+        format: { type: 'string' },
+        config: { type: 'string' },
+        objects: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help || command === 'help' || command === '--help' || command === '-h') {
+      io.out(USAGE);
+      return 0;
+    }
+    switch (command) {
+      case 'scan':
+        if (values.objects !== undefined) throw new UsageError('--objects belongs to invoke, not scan');
+        return await runScan({ paths: positionals, format: values.format, config: values.config }, io);
+      case 'invoke':
+      case 'demo': {
+        // Loaded on demand: the emulator and SDK clients are not needed to scan files.
+        const { runInvoke, runDemo } = require('./invoke') as typeof import('./invoke');
+        if (command === 'demo') return await runDemo({ format: values.format, config: values.config }, io);
+        if (positionals.length !== 1) throw new UsageError('invoke needs exactly one S3 event file');
+        return await runInvoke({ event: positionals[0]!, objects: values.objects, format: values.format, config: values.config }, io);
+      }
+      case undefined:
+        throw new UsageError('no command given');
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`error: ${(err as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,27 @@
+import type { Alert, Severity } from '../core/types';
+import { summarySentence } from '../core/render/summary';
+
+/** Where CLI output goes; tests pass their own to read what a user would see. */
+export interface Output {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export const processOutput: Output = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+/** One alert as two lines of terminal text: severity, rule, time and the sentence; then where it came from. */
+export function alertLine(alert: Alert): string {
+  const head = `${alert.severity.toUpperCase().padEnd(8)} ${alert.ruleId}  ${alert.eventTime}`;
+  return `${head}\n         ${summarySentence(alert)}\n         event ${alert.eventId}${alert.logFile ? `  in ${alert.logFile}` : ''}`;
+}
+
+/** "3 alerts (1 critical, 2 high)". */
+export function countAlerts(alerts: readonly Pick<Alert, 'severity'>[]): string {
+  const bySeverity = new Map<Severity, number>();
+  for (const alert of alerts) bySeverity.set(alert.severity, (bySeverity.get(alert.severity) ?? 0) + 1);
+  const parts = (['critical', 'high', 'medium', 'low'] as const).filter((s) => bySeverity.has(s)).map((s) => `${bySeverity.get(s)} ${s}`);
+  return `${alerts.length} alert${alerts.length === 1 ? '' : 's'}${parts.length ? ` (${parts.join(', ')})` : ''}`;
+}

@@ -1,0 +1,99 @@
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import { dedupeKey } from '../core/alert';
+import { analyzeLogStream } from '../core/analyze';
+import { createRuleEngine } from '../core/evaluate';
+import { NotCloudTrailError } from '../core/records';
+import { skipReasonForKey } from '../core/s3-event';
+import type { Alert } from '../core/types';
+import { loadRuleConfigFile, parseFormat, UsageError } from './args';
+import { alertLine, countAlerts, type Output } from './output';
+
+export interface ScanOptions {
+  readonly paths: readonly string[];
+  readonly format?: string;
+  readonly config?: string;
+}
+
+const LOG_FILE = /\.json(\.gz)?$|\.gz$/i;
+
+/** Files under `target`, recursively, in a stable order; a file named directly is always taken. */
+async function* filesUnder(target: string, named: boolean): AsyncGenerator<{ file: string; named: boolean }> {
+  const info = await stat(target);
+  if (!info.isDirectory()) {
+    yield { file: target, named };
+    return;
+  }
+  const entries = (await readdir(target, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+  for (const entry of entries) {
+    if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+    const full = path.join(target, entry.name);
+    if (entry.isDirectory()) yield* filesUnder(full, false);
+    else if (entry.isFile() && LOG_FILE.test(entry.name)) yield { file: full, named: false };
+  }
+}
+
+/**
+ * `scan PATH...`: the same core the Lambda runs, on local files and folders. Unreadable inputs are
+ * reported on stderr with the path and the reason, and the rest are still scanned.
+ * Returns the exit code: 0 when every input was read, 1 when any was not.
+ */
+export async function runScan(options: ScanOptions, io: Output): Promise<number> {
+  const format = parseFormat(options.format);
+  if (options.paths.length === 0) throw new UsageError('scan needs at least one file or folder');
+  const engine = createRuleEngine(await loadRuleConfigFile(options.config));
+
+  const alerts: Alert[] = [];
+  const seen = new Set<string>();
+  let files = 0;
+  let records = 0;
+  let acmRecords = 0;
+  let failures = 0;
+  let skipped = 0;
+  const fail = (message: string) => {
+    failures += 1;
+    io.err(`error: ${message}`);
+  };
+
+  for (const target of options.paths) {
+    try {
+      for await (const { file, named } of filesUnder(target, true)) {
+        const skip = skipReasonForKey(file.split(path.sep).join('/'));
+        if (skip === 'digest-file' || skip === 'insights-file') {
+          skipped += 1;
+          if (named) io.err(`skipped ${file}: a CloudTrail ${skip === 'digest-file' ? 'digest' : 'Insights'} file, not a log file`);
+          continue;
+        }
+        try {
+          const result = await analyzeLogStream(createReadStream(file, { highWaterMark: 256 * 1024 }), { engine, name: file });
+          files += 1;
+          records += result.stats.records;
+          acmRecords += result.stats.acmRecords;
+          for (const alert of result.alerts) {
+            if (seen.has(dedupeKey(alert))) continue;
+            seen.add(dedupeKey(alert));
+            alerts.push(alert);
+            io.out(format === 'json' ? JSON.stringify(alert) : alertLine(alert));
+          }
+        } catch (err) {
+          // Inside a folder, JSON that is not CloudTrail at all (an S3 event, a rendering) is passed over.
+          if (!named && (err as Error).cause instanceof NotCloudTrailError) {
+            skipped += 1;
+            continue;
+          }
+          fail((err as Error).message);
+        }
+      }
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      fail(`${target}: ${code === 'ENOENT' ? 'no such file or folder' : ((err as Error).message ?? String(err))}`);
+    }
+  }
+
+  io.err(
+    `scanned ${files} file${files === 1 ? '' : 's'}: ${records} records, ${acmRecords} ACM records, ${countAlerts(alerts)}` +
+      `${skipped ? `; ${skipped} skipped` : ''}${failures ? `; ${failures} unreadable` : ''}`,
+  );
+  return failures ? 1 : 0;
+}

@@ -1,0 +1,71 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { analyzeLogStream } from '../lambda/core/analyze';
+import { createRuleEngine } from '../lambda/core/evaluate';
+import { DEFAULT_RULE_CONFIG, type RuleConfig } from '../lambda/core/rule-config';
+import type { Alert, CloudTrailRecord } from '../lambda/core/types';
+
+export const ROOT = path.join(__dirname, '..');
+export const RECORDS_DIR = path.join(ROOT, 'events', 'records');
+
+/** Every sample record file in events/records, by file name. */
+export function recordFixtureNames(): string[] {
+  return readdirSync(RECORDS_DIR).filter((name) => name.endsWith('.json')).sort();
+}
+
+export function readFixture(name: string): unknown {
+  return JSON.parse(readFileSync(path.join(RECORDS_DIR, name), 'utf8'));
+}
+
+/** Bytes as a stream of chunks, the way S3 and the file system deliver them. */
+export async function* chunked(bytes: Uint8Array, size = 64 * 1024): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+}
+
+export const gz = (document: unknown): Buffer => gzipSync(JSON.stringify(document));
+
+/** Alerts the core raises for a document, gzipped first as CloudTrail delivers it. */
+export async function alertsFor(document: unknown, config: RuleConfig = DEFAULT_RULE_CONFIG): Promise<Alert[]> {
+  const { alerts } = await analyzeLogStream(chunked(gz(document)), { engine: createRuleEngine(config), name: 'test.json.gz' });
+  return alerts;
+}
+
+/** A realistic CloudTrail record by an assumed role; override any field. */
+export function record(overrides: Partial<CloudTrailRecord> = {}): CloudTrailRecord {
+  return {
+    eventVersion: '1.09',
+    userIdentity: {
+      type: 'AssumedRole',
+      principalId: 'AROAEXAMPLEID:alice',
+      arn: 'arn:aws:sts::111122223333:assumed-role/Admin/alice',
+      accountId: '111122223333',
+      sessionContext: {
+        sessionIssuer: { type: 'Role', principalId: 'AROAEXAMPLEID', arn: 'arn:aws:iam::111122223333:role/Admin', accountId: '111122223333', userName: 'Admin' },
+        attributes: { creationDate: '2025-03-14T08:00:00Z', mfaAuthenticated: 'true' },
+      },
+    },
+    eventTime: '2025-03-14T08:45:51Z',
+    eventSource: 'acm.amazonaws.com',
+    eventName: 'DeleteCertificate',
+    awsRegion: 'us-east-1',
+    sourceIPAddress: '192.0.2.10',
+    userAgent: 'aws-cli/2.15.0',
+    requestParameters: { certificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/2e6d0b9f-4a13-47c8-8f5e-c1a0d7b3e962' },
+    responseElements: null,
+    eventID: 'c63c5279-47d4-48eb-b118-82afd4e050e0',
+    eventType: 'AwsApiCall',
+    recipientAccountId: '111122223333',
+    ...overrides,
+  };
+}
+
+/** Strings that must never leave acm-sentinel: the secret material of every sample record. */
+export const SECRET_MARKERS = [
+  'HIDDEN_DUE_TO_SECURITY_REASONS',
+  '-----BEGIN',
+  'base64 certificate',
+  '"hb"',
+  '**********',
+  'Base64-encoded certificate',
+];
