@@ -23,14 +23,27 @@ export interface AnalyzeResult {
 const HINTS: Record<string, string> = {
   Z_BUF_ERROR: 'the gzip data is truncated; check the file was copied whole',
   Z_DATA_ERROR: 'the gzip data is corrupt; re-download the file',
+  NoSuchKey: 'the object is gone (deleted or expired by a lifecycle rule); nothing to scan',
+  NoSuchBucket: 'check the trail bucket name',
+  AccessDenied: 'grant the function s3:GetObject on the trail prefix, and kms:Decrypt on the trail key for an SSE-KMS trail',
+  KMS: 'grant the function kms:Decrypt on the key that encrypts the trail (context trailKmsKeyArn)',
 };
+
+function hintFor(err: unknown): string | undefined {
+  const { code, name, message } = (err ?? {}) as { code?: string; name?: string; message?: string };
+  if (code && HINTS[code]) return HINTS[code];
+  if (name && HINTS[name]) return /kms/i.test(message ?? '') ? HINTS.KMS : HINTS[name];
+  if (name?.startsWith('KMS') || /\bkms\b/i.test(message ?? '')) return HINTS.KMS;
+  return undefined;
+}
 
 /** Turns any failure while reading a log into an error that names the file and says what to do. */
 export function describeReadFailure(name: string, err: unknown): LogObjectReadError {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  const hint = code && HINTS[code] ? `: ${HINTS[code]}` : '';
-  const reason = err instanceof Error ? err.message : String(err);
-  return new LogObjectReadError(`${name}: ${reason}${hint}`, { cause: err });
+  const hint = hintFor(err);
+  const error = err as { name?: string; message?: string; $metadata?: unknown };
+  // AWS SDK errors carry their code in `name` ("NoSuchKey"); say it, since the message alone is vague.
+  const reason = error?.$metadata && error.name ? `${error.name}: ${error.message}` : (error?.message ?? String(err));
+  return new LogObjectReadError(`${name}: ${reason}${hint ? ` (${hint})` : ''}`, { cause: err });
 }
 
 /**

@@ -76,7 +76,7 @@ export async function processLogObject(
     published: outcome.published.length,
     duplicates,
     ...(outcome.failed.length
-      ? { error: `${outcome.failed.length} of ${fresh.length} alerts could not be published (${[...new Set(outcome.failed.map((f) => f.reason))].join('; ')})` }
+      ? { error: `${name}: ${outcome.failed.length} of ${fresh.length} alerts could not be published (${[...new Set(outcome.failed.map((f) => f.reason))].join('; ')})` }
       : {}),
   };
   if (result.error) ports.logger.error('log object failed', { ...result });
