@@ -1,0 +1,96 @@
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { main } from '../lambda/cli/main';
+import { record, RECORDS_DIR, ROOT, SECRET_MARKERS } from './support';
+
+async function run(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (line) => out.push(line), err: (line) => err.push(line) });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+const dir = mkdtempSync(path.join(tmpdir(), 'acm-sentinel-scan-'));
+const file = (name: string, content: Buffer | string) => {
+  const full = path.join(dir, name);
+  mkdirSync(path.dirname(full), { recursive: true });
+  writeFileSync(full, content);
+  return full;
+};
+
+describe('acm-sentinel scan', () => {
+  it('prints one JSON alert per line and nothing else on stdout with --format json', async () => {
+    const { code, stdout, stderr } = await run('scan', path.join(RECORDS_DIR, 'acm-export-certificate.hidden.json'), path.join(RECORDS_DIR, 'acm-describe-certificate.json'), '--format', 'json');
+    expect(code).toBe(0);
+    const lines = stdout.split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ ruleId: 'acm-export-certificate', severity: 'critical', logFile: expect.stringContaining('acm-export-certificate.hidden.json') });
+    expect(stderr).toBe('scanned 2 files: 2 records, 2 ACM records, 1 alert (1 critical)');
+  });
+
+  it('scans folders recursively, gzip detected by magic bytes whatever the name', async () => {
+    file('tree/a/log.json.gz', gzipSync(JSON.stringify({ Records: [record({ eventID: 'tree-1' })] })));
+    file('tree/b/gzipped-but-named.json', gzipSync(JSON.stringify({ Records: [record({ eventID: 'tree-2', eventName: 'ExportCertificate' })] })));
+    file('tree/b/notes.txt', 'not a log');
+    const { code, stdout } = await run('scan', path.join(dir, 'tree'), '--format', 'json');
+    expect(code).toBe(0);
+    expect(stdout.split('\n').map((line) => JSON.parse(line).eventId)).toEqual(['tree-1', 'tree-2']);
+  });
+
+  it('scans the bundled events folder, printing every expected alert and nothing secret', async () => {
+    const { code, stdout, stderr } = await run('scan', path.join(ROOT, 'events'));
+    expect(code).toBe(0);
+    expect(stdout).toContain('CRITICAL acm-export-certificate');
+    expect(stdout).toContain('tried ExportCertificate on certificate');
+    for (const marker of SECRET_MARKERS) expect(stdout + stderr).not.toContain(marker);
+  });
+
+  it.each([
+    ['a truncated gzip', 'cut.json.gz', gzipSync(JSON.stringify({ Records: [record()] })).subarray(0, 30), /cut\.json\.gz: unexpected end of file \(the gzip data is truncated/],
+    ['a corrupt gzip', 'corrupt.json.gz', Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.alloc(40, 7)]), /corrupt\.json\.gz: .*\(the gzip data is corrupt; re-download the file\)/],
+    ['invalid JSON', 'broken.json', '{"Records": [ {"eventSource": "acm.amazonaws.com", "passphrase": "hunter2" ', /broken\.json: not valid JSON/],
+    ['JSON that is not CloudTrail', 'other.json', '{"hello": "world"}', /other\.json: not a CloudTrail log/],
+  ])('reports %s on stderr with the path and reason, scans the rest, and exits 1', async (_, name, content, message) => {
+    const bad = file(`bad/${name}`, content);
+    const { code, stdout, stderr } = await run('scan', bad, path.join(RECORDS_DIR, 'acm-delete-certificate.json'), '--format', 'json');
+    expect(code).toBe(1);
+    expect(stderr).toMatch(message);
+    expect(stderr).not.toContain('hunter2');
+    expect(stdout.split('\n').map((line) => JSON.parse(line).ruleId)).toEqual(['acm-delete-certificate']);
+  });
+
+  it('reports a missing file and exits 1', async () => {
+    const { code, stderr } = await run('scan', path.join(dir, 'nope.json.gz'));
+    expect(code).toBe(1);
+    expect(stderr).toContain(`error: ${path.join(dir, 'nope.json.gz')}: no such file or folder`);
+  });
+
+  it('applies --config with the same schema as the Lambda', async () => {
+    const config = file('config.json', JSON.stringify({ disabledRules: ['acm-delete-certificate'] }));
+    const { code, stdout } = await run('scan', path.join(RECORDS_DIR, 'acm-delete-certificate.json'), '--config', config);
+    expect(code).toBe(0);
+    expect(stdout).toBe('');
+  });
+
+  it.each([
+    [['scan'], 'scan needs at least one file or folder'],
+    [['scan', 'x', '--format', 'xml'], '--format must be "text" or "json"'],
+    [['scan', 'x', '--bogus'], "Unknown option '--bogus'"],
+    [['frobnicate'], 'unknown command "frobnicate"'],
+    [[], 'no command given'],
+  ])('exits 2 with usage for %j', async (argv, message) => {
+    const { code, stderr } = await run(...argv);
+    expect(code).toBe(2);
+    expect(stderr).toContain(message);
+    expect(stderr).toContain('Usage:');
+  });
+
+  it('exits 2 naming the config file when it is invalid', async () => {
+    const config = file('bad-config.json', JSON.stringify({ minSeverity: 'urgent' }));
+    const { code, stderr } = await run('scan', RECORDS_DIR, '--config', config);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`${config}: "minSeverity" must be one of low, medium, high, critical`);
+  });
+});
