@@ -6,6 +6,7 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { record } from './support';

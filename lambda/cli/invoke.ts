@@ -1,4 +1,12 @@
-import type { Output } from './output';
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { ENV } from '../config';
+import { toObjectRefs } from '../core/s3-event';
+import type { ObjectRef } from '../core/types';
+import type { HandlerSummary } from '../handler';
+import { putObject, receiveDelivered, startSandbox, type DeliveredAlert, type LocalSandbox } from '../local/sandbox';
+import { loadRuleConfigFile, parseFormat, UsageError, type OutputFormat } from './args';
+import { countAlerts, plural, type Output } from './output';
 
 export interface InvokeOptions {
   readonly event: string;
@@ -7,12 +15,134 @@ export interface InvokeOptions {
   readonly config?: string;
 }
 
-export async function runInvoke(_options: InvokeOptions, io: Output): Promise<number> {
-  io.err('invoke is not available yet');
-  return 1;
+const EVENTS_DIR = path.join(__dirname, '..', '..', 'events');
+export const DEFAULT_OBJECTS_DIR = path.join(EVENTS_DIR, 'objects');
+export const DEMO_EVENT = path.join(EVENTS_DIR, 's3-put.json');
+
+async function readEvent(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${file}: cannot read the S3 event (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`${file}: not valid JSON; an S3 event notification looks like events/s3-put.json`);
+  }
 }
 
-export async function runDemo(_options: Omit<InvokeOptions, 'event' | 'objects'>, io: Output): Promise<number> {
-  io.err('demo is not available yet');
-  return 1;
+/** The objects the event names, with the local file each is loaded from: `DIR/<bucket>/<decoded key>`. */
+function localObjects(event: unknown, objectsDir: string): Array<{ ref: ObjectRef; file: string; required: boolean }> {
+  const { refs, skipped } = toObjectRefs(event);
+  // Objects the handler skips without reading (digest files, say) are uploaded when present, never required.
+  return [
+    ...refs.map((ref) => ({ ref, required: true })),
+    ...skipped.filter((skip) => skip.reason !== 'malformed-record').map((skip) => ({ ref: { bucket: skip.bucket, key: skip.key }, required: false })),
+  ].map(({ ref, required }) => ({ ref, required, file: path.join(objectsDir, ref.bucket, ...ref.key.split('/')) }));
+}
+
+async function upload(sandbox: LocalSandbox, objects: ReturnType<typeof localObjects>): Promise<string[]> {
+  const missing: string[] = [];
+  for (const { ref, file, required } of objects) {
+    let body: Buffer;
+    try {
+      body = await readFile(file);
+    } catch {
+      if (required) missing.push(`s3://${ref.bucket}/${ref.key}: expected the file ${file}`);
+      continue;
+    }
+    await putObject(sandbox, ref.bucket, ref.key, body);
+  }
+  return missing;
+}
+
+function renderChatCard(chat: unknown): string[] {
+  const card = chat as { content?: { title?: string; description?: string; nextSteps?: string[] } };
+  return [
+    `  ${card.content?.title ?? ''}`,
+    ...(card.content?.description ?? '').split('\n').map((line) => `  ${line}`),
+    ...(card.content?.nextSteps?.length ? ['  Next steps:', ...card.content.nextSteps.map((step) => `    • ${step}`)] : []),
+  ];
+}
+
+function printDelivered(delivered: readonly DeliveredAlert[], format: OutputFormat, io: Output): void {
+  delivered.forEach((delivery, i) => {
+    if (format === 'json') {
+      io.out(JSON.stringify({ ...delivery.alert, subject: delivery.subject, messageAttributes: delivery.messageAttributes }));
+      return;
+    }
+    const rule = '='.repeat(78);
+    io.out(`${rule}\nAlert ${i + 1} of ${delivered.length}: ${delivery.subject ?? delivery.alert.title}\n${rule}`);
+    io.out(`--- email ---\n${(delivery.email ?? '').trimEnd()}\n`);
+    if (delivery.chat) io.out(`--- chat (Amazon Q Developer / Slack) ---\n${renderChatCard(delivery.chat).join('\n')}\n`);
+  });
+}
+
+function describeSummary(summary: HandlerSummary | undefined, delivered: readonly DeliveredAlert[]): string[] {
+  const lines: string[] = [];
+  for (const object of summary?.objects ?? []) {
+    lines.push(`  scanned  s3://${object.bucket}/${object.key}: ${object.records} records, ${object.acmRecords} ACM, ${plural(object.alerts, 'alert')}`);
+  }
+  for (const skip of summary?.skipped ?? []) lines.push(`  skipped  s3://${skip.bucket}/${skip.key} (${skip.reason})`);
+  lines.push(`delivered through SNS: ${countAlerts(delivered.map((d) => d.alert))}`);
+  return lines;
+}
+
+/**
+ * `invoke EVENT.json`: runs the real Lambda handler, configured through the same environment
+ * variables as in AWS, against the local emulator, then prints what SNS actually delivered to a
+ * subscribed queue. Returns 1 when the handler failed (after printing what was delivered and why).
+ */
+export async function runInvoke(options: InvokeOptions, io: Output): Promise<number> {
+  const format = parseFormat(options.format);
+  const rules = await loadRuleConfigFile(options.config);
+  const event = await readEvent(options.event);
+  const objects = localObjects(event, options.objects ?? DEFAULT_OBJECTS_DIR);
+
+  const sandbox = await startSandbox();
+  const onSignal = () => {
+    void sandbox.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const missing = await upload(sandbox, objects);
+    if (missing.length) {
+      io.err(`error: the event names objects that are not in ${options.objects ?? DEFAULT_OBJECTS_DIR}:\n  ${missing.join('\n  ')}`);
+      io.err('Put each object at <objects dir>/<bucket>/<key>, or point --objects at the folder that holds them.');
+      return 1;
+    }
+    Object.assign(process.env, sandbox.handlerEnv, { [ENV.ruleConfig]: JSON.stringify(rules) });
+    process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+    // Required only now, so its module-scope SDK clients see the emulator's endpoints.
+    const { handler } = require('../handler') as typeof import('../handler');
+
+    let summary: HandlerSummary | undefined;
+    let failure: Error | undefined;
+    try {
+      summary = await handler(event);
+    } catch (err) {
+      failure = err as Error;
+    }
+    const delivered = await receiveDelivered(sandbox);
+    printDelivered(delivered, format, io);
+    io.err(describeSummary(summary, delivered).join('\n'));
+    if (failure) {
+      io.err(`error: the handler failed: ${failure.message}`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    await sandbox.stop();
+  }
+}
+
+/** `demo`: invoke on the bundled sample event and objects. */
+export async function runDemo(options: Pick<InvokeOptions, 'format' | 'config'>, io: Output): Promise<number> {
+  io.err(`acm-sentinel demo: the real handler on ${path.relative(process.cwd(), DEMO_EVENT) || DEMO_EVENT}, against a local S3/SNS/SQS emulator\n`);
+  return runInvoke({ ...options, event: DEMO_EVENT, objects: DEFAULT_OBJECTS_DIR }, io);
 }

@@ -18,10 +18,15 @@ export function alertLine(alert: Alert): string {
   return `${head}\n         ${summarySentence(alert)}\n         event ${alert.eventId}${alert.logFile ? `  in ${alert.logFile}` : ''}`;
 }
 
+/** "1 alert", "3 alerts". */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
 /** "3 alerts (1 critical, 2 high)". */
 export function countAlerts(alerts: readonly Pick<Alert, 'severity'>[]): string {
   const bySeverity = new Map<Severity, number>();
   for (const alert of alerts) bySeverity.set(alert.severity, (bySeverity.get(alert.severity) ?? 0) + 1);
   const parts = (['critical', 'high', 'medium', 'low'] as const).filter((s) => bySeverity.has(s)).map((s) => `${bySeverity.get(s)} ${s}`);
-  return `${alerts.length} alert${alerts.length === 1 ? '' : 's'}${parts.length ? ` (${parts.join(', ')})` : ''}`;
+  return `${plural(alerts.length, 'alert')}${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }

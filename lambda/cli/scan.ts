@@ -8,7 +8,7 @@ import { NotCloudTrailError } from '../core/records';
 import { skipReasonForKey } from '../core/s3-event';
 import type { Alert } from '../core/types';
 import { loadRuleConfigFile, parseFormat, UsageError } from './args';
-import { alertLine, countAlerts, type Output } from './output';
+import { alertLine, countAlerts, plural, type Output } from './output';
 
 export interface ScanOptions {
   readonly paths: readonly string[];
@@ -92,7 +92,7 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
   }
 
   io.err(
-    `scanned ${files} file${files === 1 ? '' : 's'}: ${records} records, ${acmRecords} ACM records, ${countAlerts(alerts)}` +
+    `scanned ${plural(files, 'file')}: ${records} records, ${acmRecords} ACM records, ${countAlerts(alerts)}` +
       `${skipped ? `; ${skipped} skipped` : ''}${failures ? `; ${failures} unreadable` : ''}`,
   );
   return failures ? 1 : 0;

@@ -32,7 +32,7 @@ export function renderEmail(alert: Alert): string {
     summarySentence(alert),
     '',
     ...fact('Severity', `${alert.severity.toUpperCase()}  (${alert.ruleId})`),
-    ...fact('Alert', alert.title),
+    ...fact('Alert', alert.outcome === 'failed' ? `${alert.title} (attempt failed)` : alert.title),
     ...fact('When', alert.eventTime),
     ...fact('Who', alert.actor.arn ?? alert.actor.principalId ?? alert.actor.type),
     ...fact('Session', describeSession(alert)),

@@ -25,7 +25,7 @@ export interface SnsAlertMessage {
 /** Mail subject: printable ASCII, one line, at most 99 characters. */
 export function alertSubject(alert: Alert): string {
   const who = alert.actor.userName ?? alert.actor.arn?.split('/').pop() ?? alert.actor.type;
-  const outcome = alert.outcome === 'failed' ? ' (failed)' : '';
+  const outcome = alert.outcome === 'failed' ? ' - attempt failed' : '';
   const subject = printableAscii(`[acm-sentinel] ${alert.severity.toUpperCase()}: ${alert.title}${outcome} by ${who} in ${alert.accountId}`);
   return clip(subject || '[acm-sentinel] alert', SUBJECT_MAX);
 }

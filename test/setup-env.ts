@@ -1,0 +1,2 @@
+// Tests run on Node 20; the AWS SDK's notice about its future Node requirement is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
