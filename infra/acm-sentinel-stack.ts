@@ -1,0 +1,78 @@
+import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { AlertTopic } from './alert-topic';
+import { SentinelAlarms } from './sentinel-alarms';
+import { SentinelFunction } from './sentinel-function';
+import type { SentinelSettings } from './settings';
+import { SlackChannel } from './slack-channel';
+import { TrailSource } from './trail-source';
+
+export interface AcmSentinelStackProps extends StackProps {
+  /** Validated settings, from `readSettings`. */
+  readonly settings: SentinelSettings;
+}
+
+// Read-only calls are never in a write-only trail; names are the only hint synth time has.
+const LOOKS_READ_ONLY = /^(Get|Describe|List|Head)[A-Z]/;
+
+/**
+ * acm-sentinel: CloudTrail log files → function → alert topic → email and Slack, with alarms on
+ * the function's failures sent to the same topic.
+ */
+export class AcmSentinelStack extends Stack {
+  readonly trailSource: TrailSource;
+  readonly alertTopic: AlertTopic;
+  readonly sentinel: SentinelFunction;
+  readonly alarms: SentinelAlarms;
+  readonly slack?: SlackChannel;
+
+  constructor(scope: Construct, id: string, props: AcmSentinelStackProps) {
+    super(scope, id, props);
+    const { settings } = props;
+    const alarmNamePrefix = `${this.stackName}-`;
+
+    this.trailSource = new TrailSource(this, 'TrailSource', settings.trail);
+    this.alertTopic = new AlertTopic(this, 'AlertTopic', { emails: settings.alertEmails, alarmNamePrefix });
+    this.sentinel = new SentinelFunction(this, 'Sentinel', {
+      trailSource: this.trailSource,
+      alertTopic: this.alertTopic,
+      ruleConfig: settings.ruleConfig,
+    });
+    this.alarms = new SentinelAlarms(this, 'Alarms', { sentinel: this.sentinel, alertTopic: this.alertTopic, alarmNamePrefix });
+
+    if (settings.slack) {
+      this.slack = new SlackChannel(this, 'Slack', {
+        ...settings.slack,
+        configurationName: `${this.stackName}-alerts`,
+        topic: this.alertTopic.topic,
+        alarms: this.alarms.alarms,
+      });
+    }
+
+    if (settings.alertEmails.length === 0 && !settings.slack) {
+      Annotations.of(this).addWarningV2(
+        'acm-sentinel:noSubscribers',
+        'No alertEmails and no Slack channel: alerts reach no one until something subscribes to the topic (output AlertTopicArn).',
+      );
+    }
+    if (settings.trail.kind === 'new') {
+      for (const event of settings.ruleConfig.additionalEvents.filter((e) => LOOKS_READ_ONLY.test(e.eventName))) {
+        Annotations.of(this).addWarningV2(
+          'acm-sentinel:readOnlyEventOnWriteOnlyTrail',
+          `ruleConfig.additionalEvents names ${event.eventName}, which looks read-only; the new trail records write events only. Use an existing trail that records all management events (trailBucketName).`,
+        );
+      }
+    }
+
+    new CfnOutput(this, 'AlertTopicArn', {
+      value: this.alertTopic.topic.topicArn,
+      description: 'Subscribe more endpoints here; every alert and alarm is published to it.',
+    });
+    new CfnOutput(this, 'FunctionName', { value: this.sentinel.function.functionName });
+    new CfnOutput(this, 'FailureQueueUrl', {
+      value: this.sentinel.failureQueue.queueUrl,
+      description: 'S3 events the function could not process; re-drive them once the cause is fixed.',
+    });
+    new CfnOutput(this, 'TrailBucketName', { value: this.trailSource.bucket.bucketName });
+  }
+}

@@ -1,0 +1,49 @@
+import { App, Validations, type AppProps, type Environment } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { AcmSentinelStack } from './acm-sentinel-stack';
+import { readSettings } from './settings';
+
+/** The stack's name; alarm names and the trail name derive from it. */
+export const STACK_NAME = 'AcmSentinel';
+
+/**
+ * Feature flags whose behaviour the stack relies on. They are set here, not in cdk.json, so that
+ * the tests, which build the app in-process, synthesize exactly what `cdk deploy` does.
+ */
+export const FEATURE_FLAGS = {
+  // Access logs are delivered through a bucket policy; the ACL alternative is refused by buckets
+  // that enforce bucket-owner object ownership.
+  '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+  '@aws-cdk/aws-iam:minimizePolicies': true,
+  '@aws-cdk/core:enablePartitionLiterals': true,
+} as const;
+
+export interface CreateAppOptions {
+  /** Context as `-c key=value` would give it; the CLI's own context is read as usual. @default none */
+  readonly context?: AppProps['context'];
+  /** Where to deploy. @default the CLI's account and Region, if any */
+  readonly env?: Environment;
+  /** Run cdk-nag's AWS Solutions checks as part of synthesis. @default true */
+  readonly nag?: boolean;
+}
+
+/**
+ * Builds the acm-sentinel app: settings validated from context, one stack, and cdk-nag's AWS
+ * Solutions checks, so any unacknowledged finding fails `cdk synth`.
+ */
+export function createApp(options: CreateAppOptions = {}): { app: App; stack: AcmSentinelStack } {
+  const app = new App({ context: options.context, postCliContext: FEATURE_FLAGS });
+  const settings = readSettings(app.node.getAllContext());
+  const env = options.env ?? { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
+  const stack = new AcmSentinelStack(app, STACK_NAME, {
+    settings,
+    env,
+    description: 'acm-sentinel: alerts on sensitive ACM activity found in CloudTrail log files',
+  });
+  if (options.nag ?? true) {
+    // Acknowledgements are copied into the template's metadata, so a reviewer reading the
+    // template sees each one with its reason.
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true, writeSuppressionsToCloudFormation: true }));
+  }
+  return { app, stack };
+}

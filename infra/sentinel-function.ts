@@ -1,0 +1,133 @@
+import * as path from 'node:path';
+import { Duration, Token, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ENV } from '../lambda/config';
+import type { RuleConfig } from '../lambda/core/rule-config';
+import { ConfigError } from '../lambda/errors';
+import type { AlertTopic } from './alert-topic';
+import type { TrailSource } from './trail-source';
+
+// Provisional sizes: the benchmark will re-size both from measured peak memory and duration on
+// large log files. Memory also buys CPU, which gunzip and JSON parsing are bound by.
+/** Memory of the function, in MB. */
+export const SENTINEL_MEMORY_MB = 512;
+/** Timeout of one invocation; a log file of several hundred MB must fit in it. */
+export const SENTINEL_TIMEOUT = Duration.minutes(5);
+
+/** Async retries after the first attempt: Lambda's maximum, since a lost alert costs more than a repeated one. */
+export const SENTINEL_RETRY_ATTEMPTS = 2;
+/**
+ * An event still unprocessed after this long goes to the failure queue, whose alarm tells a
+ * human, instead of waiting in Lambda's queue for up to the default 6 hours.
+ */
+export const SENTINEL_MAX_EVENT_AGE = Duration.hours(1);
+/** How long the function's own logs are kept. */
+export const SENTINEL_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS;
+
+const REPO_ROOT = path.join(__dirname, '..');
+/** The Lambda handler, bundled by esbuild from the TypeScript source. */
+export const SENTINEL_ENTRY = path.join(REPO_ROOT, 'lambda', 'handler.ts');
+
+// Lambda refuses a function whose environment variables exceed 4 KB in total.
+const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
+
+export interface SentinelFunctionProps {
+  /** Where the log files come from; the function may read only those. */
+  readonly trailSource: TrailSource;
+  /** Where alerts go; the function may publish only there. */
+  readonly alertTopic: AlertTopic;
+  /** Validated rule configuration, passed to the function as JSON. */
+  readonly ruleConfig: RuleConfig;
+  /** Upper bound on one decompressed log file, in bytes. @default the function's built-in limit */
+  readonly maxDecompressedBytes?: number;
+}
+
+/**
+ * The acm-sentinel Lambda: invoked by S3 for each new log file, with a role written by hand,
+ * its own log group, and an encrypted SQS queue that keeps the events it failed to process.
+ */
+export class SentinelFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  /** Events that failed every attempt or grew too old; its depth is alarmed. */
+  readonly failureQueue: sqs.Queue;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: SentinelFunctionProps) {
+    super(scope, id);
+
+    // No managed policies: each permission below is added for one named reason.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'acm-sentinel: reads CloudTrail log files, publishes alerts',
+    });
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: SENTINEL_LOG_RETENTION });
+    this.logGroup.grantWrite(this.role);
+
+    this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.failureQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the last stop for failed events: nothing consumes it automatically, its messages are kept 14 days, and a non-empty queue raises an alarm to a human.',
+    });
+
+    const environment: Record<string, string> = {
+      [ENV.topicArn]: props.alertTopic.topic.topicArn,
+      [ENV.ruleConfig]: JSON.stringify(props.ruleConfig),
+      POWERTOOLS_SERVICE_NAME: 'acm-sentinel',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      // Error stacks name lines of the TypeScript source rather than of the minified bundle.
+      NODE_OPTIONS: '--enable-source-maps',
+      ...(props.maxDecompressedBytes !== undefined ? { [ENV.maxDecompressedBytes]: String(props.maxDecompressedBytes) } : {}),
+    };
+    // The topic ARN is still a token here; 256 bytes bound any real one.
+    const environmentBytes = Object.entries(environment).reduce(
+      (sum, [name, value]) => sum + Buffer.byteLength(name) + (Token.isUnresolved(value) ? 256 : Buffer.byteLength(value)),
+      0,
+    );
+    if (environmentBytes > LAMBDA_ENVIRONMENT_LIMIT_BYTES) {
+      throw new ConfigError(
+        `context "ruleConfig": its JSON (${Buffer.byteLength(environment[ENV.ruleConfig] ?? '')} bytes) does not fit in the function's environment, which Lambda limits to 4 KB in all. Shorten it, e.g. with globs in ignorePrincipals instead of long lists.`,
+      );
+    }
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      description: 'acm-sentinel: alerts on sensitive ACM activity in CloudTrail log files',
+      entry: SENTINEL_ENTRY,
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: SENTINEL_MEMORY_MB,
+      timeout: SENTINEL_TIMEOUT,
+      role: this.role,
+      logGroup: this.logGroup,
+      environment,
+      retryAttempts: SENTINEL_RETRY_ATTEMPTS,
+      maxEventAge: SENTINEL_MAX_EVENT_AGE,
+      onFailure: new SqsDestination(this.failureQueue),
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // The deployed function runs the SDK versions the tests ran, not whatever the runtime ships.
+        bundleAwsSDK: true,
+      },
+    });
+
+    props.trailSource.grantReadLogFiles(this.role);
+    props.alertTopic.grantPublish(this.role);
+    props.trailSource.notifyOnLogFiles(this.function);
+  }
+}

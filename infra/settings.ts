@@ -1,0 +1,240 @@
+import { parseRuleConfig, type RuleConfig } from '../lambda/core/rule-config';
+import { ConfigError } from '../lambda/errors';
+
+/** The context keys the app reads (`cdk.json` "context" or `-c key=value`); nothing else configures it. */
+export const CONTEXT_KEYS = [
+  'trailBucketName',
+  'trailKeyPrefix',
+  'trailKmsKeyArn',
+  'alertEmails',
+  'slackWorkspaceId',
+  'slackChannelId',
+  'ruleConfig',
+] as const;
+export type ContextKey = (typeof CONTEXT_KEYS)[number];
+
+/** Where the CloudTrail log files come from. */
+export type TrailSettings =
+  | { readonly kind: 'new' }
+  | {
+      readonly kind: 'existing';
+      /** Name of the bucket the trail delivers to, in this account and Region. */
+      readonly bucketName: string;
+      /** The trail's S3 key prefix with a trailing slash, or '' when the trail has none. */
+      readonly keyPrefix: string;
+      /** ARN of the KMS key the trail encrypts its log files with, when it uses SSE-KMS. */
+      readonly kmsKeyArn?: string;
+    };
+
+/** The Slack channel that receives alerts through Amazon Q Developer in chat applications. */
+export interface SlackSettings {
+  readonly workspaceId: string;
+  readonly channelId: string;
+}
+
+/** Everything the stack is configured with, validated. */
+export interface SentinelSettings {
+  readonly trail: TrailSettings;
+  readonly alertEmails: readonly string[];
+  readonly slack?: SlackSettings;
+  readonly ruleConfig: RuleConfig;
+}
+
+type Lookup = (key: string) => unknown;
+
+const fail = (key: ContextKey, what: string, fix: string): never => {
+  throw new ConfigError(`context "${key}": ${what}. ${fix}`);
+};
+
+// Values from `-c key=value` are always strings; an empty one means "not set", so a user can
+// blank a value kept in cdk.json for one command.
+function optionalString(lookup: Lookup, key: ContextKey): string | undefined {
+  const value = lookup(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') {
+    return fail(key, `expected a string, got ${JSON.stringify(value)}`, `Set it as text, e.g. -c ${key}=VALUE.`);
+  }
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+// The S3 naming rules for general purpose buckets: 3-63 characters of lowercase letters, digits,
+// dots and hyphens, starting and ending with a letter or digit, never shaped like an IP address.
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const IP_ADDRESS = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+function readBucketName(lookup: Lookup): string | undefined {
+  const name = optionalString(lookup, 'trailBucketName');
+  if (name === undefined) return undefined;
+  const example = 'e.g. -c trailBucketName=my-org-cloudtrail-logs';
+  if (/^s3:\/\//i.test(name) || name.startsWith('arn:')) {
+    const bare = name.replace(/^s3:\/\//i, '').replace(/^arn:[^:]*:s3:::/, '').split('/')[0];
+    fail('trailBucketName', `"${name}" is a URL or ARN, not a bucket name`, `Pass the bare name: -c trailBucketName=${bare} (and the part after the name as trailKeyPrefix, if any).`);
+  }
+  if (!BUCKET_NAME.test(name) || name.includes('..') || IP_ADDRESS.test(name)) {
+    fail('trailBucketName', `"${name}" is not a valid S3 bucket name (3-63 lowercase letters, digits, dots and hyphens)`, `Use the name of the bucket your trail delivers to, as shown by "aws cloudtrail describe-trails" (S3BucketName), ${example}.`);
+  }
+  return name;
+}
+
+function readKeyPrefix(lookup: Lookup, hasBucket: boolean): string {
+  const raw = optionalString(lookup, 'trailKeyPrefix');
+  if (raw === undefined) return '';
+  if (!hasBucket) {
+    fail('trailKeyPrefix', 'only applies to an existing trail bucket', 'Also set trailBucketName, or remove trailKeyPrefix to create a new trail.');
+  }
+  const prefix = raw.replace(/\/+$/, '');
+  if (raw.startsWith('/') || prefix.includes('//') || prefix === '') {
+    fail('trailKeyPrefix', `"${raw}" is not an S3 key prefix`, 'Give the trail\'s "S3 key prefix" without leading slash, e.g. -c trailKeyPrefix=org-trail.');
+  }
+  const segments = prefix.split('/');
+  if (segments.includes('AWSLogs')) {
+    const before = segments.slice(0, segments.indexOf('AWSLogs')).join('/');
+    fail('trailKeyPrefix', `"${raw}" includes the AWSLogs/ part that CloudTrail adds itself`, before ? `Give only what comes before it: -c trailKeyPrefix=${before}.` : 'Leave trailKeyPrefix unset: the trail writes to AWSLogs/ at the bucket root.');
+  }
+  // Control characters would be rejected by S3; they are a copy-and-paste accident.
+  if (/[\u0000-\u001f\u007f]/.test(prefix) || prefix.length > 200) {
+    fail('trailKeyPrefix', 'contains control characters or is longer than 200 characters', 'Copy the prefix from the trail\'s settings ("S3KeyPrefix" in "aws cloudtrail describe-trails").');
+  }
+  return `${prefix}/`;
+}
+
+// Key ARNs only: IAM grants kms:Decrypt on a key ARN, and an alias ARN there matches nothing.
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+function readKmsKeyArn(lookup: Lookup, hasBucket: boolean): string | undefined {
+  const arn = optionalString(lookup, 'trailKmsKeyArn');
+  if (arn === undefined) return undefined;
+  if (!hasBucket) {
+    fail('trailKmsKeyArn', 'only applies to an existing trail bucket (a new trail gets its own key)', 'Also set trailBucketName, or remove trailKmsKeyArn.');
+  }
+  if (!KMS_KEY_ARN.test(arn)) {
+    const what = arn.includes(':alias/') ? `"${arn}" is an alias ARN` : `"${arn}" is not a KMS key ARN`;
+    fail('trailKmsKeyArn', what, 'Give the full key ARN the trail uses ("KmsKeyId" in "aws cloudtrail describe-trails"), e.g. arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab.');
+  }
+  return arn;
+}
+
+// Deliberately loose: SNS is the judge of deliverability; this catches lists pasted with the
+// wrong separator, names without a domain, and stray quotes.
+const EMAIL = /^[^\s@,;"'<>]+@[^\s@,;"'<>]+\.[^\s@,;"'<>]+$/;
+
+function readEmails(lookup: Lookup): string[] {
+  const value = lookup('alertEmails');
+  if (value === undefined || value === null || value === '') return [];
+  const fix = 'Give a list, e.g. in cdk.json "alertEmails": ["secops@example.com"], or -c alertEmails=secops@example.com,oncall@example.com.';
+  let items: unknown[];
+  if (Array.isArray(value)) {
+    items = value;
+  } else if (typeof value === 'string' && value.trim().startsWith('[')) {
+    try {
+      const parsed: unknown = JSON.parse(value);
+      items = Array.isArray(parsed) ? parsed : fail('alertEmails', 'is JSON but not a list', fix);
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      return fail('alertEmails', `is not valid JSON (${(err as Error).message})`, fix);
+    }
+  } else if (typeof value === 'string') {
+    items = value.split(',');
+  } else {
+    return fail('alertEmails', `expected a list of email addresses, got ${JSON.stringify(value)}`, fix);
+  }
+  const seen = new Set<string>();
+  const emails: string[] = [];
+  for (const item of items) {
+    if (typeof item !== 'string') fail('alertEmails', `${JSON.stringify(item)} is not an email address`, fix);
+    const email = (item as string).trim();
+    if (email === '') continue;
+    if (!EMAIL.test(email) || email.length > 254) fail('alertEmails', `"${email}" is not an email address`, fix);
+    // SNS treats addresses case-insensitively; a second subscription would only collide.
+    if (seen.has(email.toLowerCase())) continue;
+    seen.add(email.toLowerCase());
+    emails.push(email);
+  }
+  return emails;
+}
+
+// The patterns the chat configuration resource accepts; what they reject is usually a channel
+// name or a link pasted instead of an ID.
+const SLACK_WORKSPACE_ID = /^[0-9A-Z]{1,255}$/;
+const SLACK_CHANNEL_ID = /^[A-Za-z0-9]{1,255}$/;
+
+function readSlack(lookup: Lookup): SlackSettings | undefined {
+  const workspaceId = optionalString(lookup, 'slackWorkspaceId');
+  const channelId = optionalString(lookup, 'slackChannelId');
+  if (workspaceId === undefined && channelId === undefined) return undefined;
+  if (workspaceId === undefined) {
+    return fail('slackWorkspaceId', 'is missing while slackChannelId is set', 'Set both: the workspace ID is shown in the Amazon Q Developer in chat applications console after you authorize the workspace (e.g. T07EXAMPLE).');
+  }
+  if (channelId === undefined) {
+    return fail('slackChannelId', 'is missing while slackWorkspaceId is set', 'Set both: the channel ID is at the bottom of the channel details in Slack (e.g. C07EXAMPLE1).');
+  }
+  if (!SLACK_WORKSPACE_ID.test(workspaceId)) {
+    fail('slackWorkspaceId', `"${workspaceId}" is not a Slack workspace ID (uppercase letters and digits)`, 'Copy the workspace ID from the Amazon Q Developer in chat applications console, e.g. T07EXAMPLE, not the workspace name or URL.');
+  }
+  if (!SLACK_CHANNEL_ID.test(channelId)) {
+    fail('slackChannelId', `"${channelId}" is not a Slack channel ID (letters and digits)`, 'Copy the ID from the bottom of the channel details in Slack, e.g. C07EXAMPLE1, not the #channel-name or a link.');
+  }
+  return { workspaceId, channelId };
+}
+
+function readRuleConfig(lookup: Lookup): RuleConfig {
+  const source = 'context "ruleConfig"';
+  let value = lookup('ruleConfig');
+  if (typeof value === 'string') {
+    if (value.trim() === '') return parseRuleConfig(undefined, source);
+    try {
+      value = JSON.parse(value);
+    } catch (err) {
+      throw new ConfigError(`${source}: not valid JSON (${(err as Error).message}). Put the object in cdk.json, or quote it for your shell: -c 'ruleConfig={"minSeverity":"high"}'.`, { cause: err });
+    }
+  }
+  return parseRuleConfig(value, source);
+}
+
+// Only plain names are checked for typos: CDK's own keys contain ':', '@' or '/'.
+function rejectMisspelledKeys(allKeys: readonly string[]): void {
+  const known = CONTEXT_KEYS as readonly string[];
+  for (const key of allKeys) {
+    if (known.includes(key) || /[:@/]/.test(key)) continue;
+    const near = known.find((k) => k.toLowerCase() === key.toLowerCase() || editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
+    if (near) {
+      throw new ConfigError(`context "${key}": not a setting of acm-sentinel. Did you mean "${near}"? (settings: ${known.join(', ')})`);
+    }
+  }
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/**
+ * Reads and validates the app's settings from CDK context. `context` is every context value the
+ * app sees (`node.getAllContext()`); throws ConfigError naming the key and the fix, so a wrong
+ * value stops `cdk synth` before anything is deployed.
+ */
+export function readSettings(context: Readonly<Record<string, unknown>>): SentinelSettings {
+  rejectMisspelledKeys(Object.keys(context));
+  const lookup: Lookup = (key) => context[key];
+  const bucketName = readBucketName(lookup);
+  const keyPrefix = readKeyPrefix(lookup, bucketName !== undefined);
+  const kmsKeyArn = readKmsKeyArn(lookup, bucketName !== undefined);
+  const trail: TrailSettings =
+    bucketName === undefined ? { kind: 'new' } : { kind: 'existing', bucketName, keyPrefix, ...(kmsKeyArn ? { kmsKeyArn } : {}) };
+  const slack = readSlack(lookup);
+  return {
+    trail,
+    alertEmails: readEmails(lookup),
+    ...(slack ? { slack } : {}),
+    ruleConfig: readRuleConfig(lookup),
+  };
+}

@@ -1,0 +1,206 @@
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
+import { Construct } from 'constructs';
+import { ConfigError } from '../lambda/errors';
+import type { TrailSettings } from './settings';
+
+/** CloudTrail writes every log file under `[prefix/]AWSLogs/`; digests and Insights files too. */
+export const TRAIL_LOGS_FOLDER = 'AWSLogs/';
+/** Log files, and digest files, which the function skips by key. */
+export const LOG_FILE_SUFFIX = '.json.gz';
+
+export type TrailSourceProps = TrailSettings;
+
+/**
+ * Where CloudTrail log files arrive: an existing trail's bucket, or a new multi-Region trail
+ * with its own bucket and key. Knows how to read the log files and how to be told about new ones,
+ * so the function's permissions and its notification are derived from one place.
+ */
+export class TrailSource extends Construct {
+  readonly bucket: s3.IBucket;
+  /** The key prefix every log file of the trail starts with, e.g. `AWSLogs/` or `org/AWSLogs/`. */
+  readonly logFilesPrefix: string;
+  /** The key that encrypts the log files, when the trail uses SSE-KMS. */
+  readonly logFilesKeyArn?: string;
+  /** The trail this stack created, when it created one. */
+  readonly trail?: cloudtrail.Trail;
+
+  constructor(scope: Construct, id: string, props: TrailSourceProps) {
+    super(scope, id);
+    if (props.kind === 'existing') {
+      this.bucket = s3.Bucket.fromBucketName(this, 'Bucket', props.bucketName);
+      this.logFilesPrefix = `${props.keyPrefix}${TRAIL_LOGS_FOLDER}`;
+      this.logFilesKeyArn = props.kmsKeyArn;
+      this.checkKeyRegion(props.kmsKeyArn);
+    } else {
+      const created = this.createTrail();
+      this.bucket = created.bucket;
+      this.trail = created.trail;
+      this.logFilesPrefix = TRAIL_LOGS_FOLDER;
+      this.logFilesKeyArn = created.key.keyArn;
+    }
+  }
+
+  /**
+   * Lets `role` read the trail's log files and nothing else in the bucket: `s3:GetObject` under
+   * the log prefix, and `kms:Decrypt` on the trail's key, usable only through S3.
+   */
+  grantReadLogFiles(role: iam.IRole): void {
+    const logFiles = this.bucket.arnForObjects(`${this.logFilesPrefix}*`);
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [logFiles] }));
+    // The finding names the resource as cdk-nag renders it, so only this wildcard is acknowledged.
+    const rendered = flattenCfnReference(Stack.of(this).resolve(logFiles));
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${rendered}]`,
+      reason: `Log files get new keys every few minutes, so their ARNs can only be matched by a wildcard; it is confined to the trail's ${this.logFilesPrefix} prefix and to s3:GetObject.`,
+    });
+    if (this.logFilesKeyArn) {
+      const stack = Stack.of(this);
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [this.logFilesKeyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `s3.${stack.region}.${stack.urlSuffix}` } },
+        }),
+      );
+    }
+  }
+
+  /**
+   * Invokes `fn` for every new log file. On an existing bucket, CDK's notification handler reads
+   * the bucket's current configuration and adds this one beside it, leaving the others in place.
+   */
+  notifyOnLogFiles(fn: lambda.IFunction): void {
+    this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(fn), {
+      prefix: this.logFilesPrefix,
+      suffix: LOG_FILE_SUFFIX,
+    });
+    // CDK adds the handler once per stack, under an id of its own choosing.
+    const handler = Stack.of(this).node.children.find((child) => child.node.id.startsWith('BucketNotificationsHandler'));
+    if (handler) {
+      Validations.of(handler).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason:
+          "CDK's bucket notification custom resource handler writes its own logs through AWSLambdaBasicExecutionRole; its S3 permissions are limited to this bucket's notification configuration, and it runs only during deployments.",
+      });
+    }
+  }
+
+  private checkKeyRegion(kmsKeyArn: string | undefined): void {
+    const region = Stack.of(this).region;
+    // An environment-agnostic stack learns its Region only at deploy time.
+    if (!kmsKeyArn || Token.isUnresolved(region)) return;
+    const keyRegion = kmsKeyArn.split(':')[3];
+    if (keyRegion !== region) {
+      throw new ConfigError(
+        `context "trailKmsKeyArn": the key is in ${keyRegion} but the stack deploys to ${region}. The trail bucket, its key and this stack must share a Region: deploy to ${keyRegion}.`,
+      );
+    }
+  }
+
+  private createTrail(): { bucket: s3.Bucket; key: kms.Key; trail: cloudtrail.Trail } {
+    const stack = Stack.of(this);
+    // The name is fixed so the key policy can name the trail before the trail exists.
+    const trailName = `${stack.stackName}-trail`;
+    const trailArn = stack.formatArn({ service: 'cloudtrail', resource: 'trail', resourceName: trailName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+
+    const accessLogs = new s3.Bucket(this, 'AccessLogsBucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      // S3 server access logging cannot deliver to SSE-KMS buckets.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365), abortIncompleteMultipartUploadAfter: Duration.days(7) }],
+    });
+    Validations.of(accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket is the access-log destination of the trail bucket; logging access to it would need yet another bucket, without end.',
+    });
+
+    const key = new kms.Key(this, 'LogFilesKey', {
+      description: `Encrypts the CloudTrail log files of trail ${trailName}`,
+      enableKeyRotation: true,
+      // Log files stay encrypted under this key for as long as they are kept.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const cloudtrailPrincipal = new iam.ServicePrincipal('cloudtrail.amazonaws.com');
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudTrailToEncryptLogFiles',
+        principals: [cloudtrailPrincipal],
+        actions: ['kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { 'aws:SourceArn': trailArn },
+          StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': stack.formatArn({ service: 'cloudtrail', region: '*', resource: 'trail', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }) },
+        },
+      }),
+    );
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudTrailToDescribeKey',
+        principals: [cloudtrailPrincipal],
+        actions: ['kms:DescribeKey'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceArn': trailArn } },
+      }),
+    );
+
+    const bucket = new s3.Bucket(this, 'Bucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      // Log files are encrypted by the trail with the key above; digest files, which CloudTrail
+      // always writes with SSE-S3, get the bucket default.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      versioned: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'trail-bucket/',
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        {
+          id: 'cheaper-storage-for-older-logs',
+          transitions: [
+            { storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) },
+            { storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transitionAfter: Duration.days(90) },
+          ],
+          noncurrentVersionExpiration: Duration.days(90),
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+      ],
+    });
+    // CDK's CloudTrail statements admit the service for any trail; these denials narrow them to
+    // this trail, so another account's trail cannot be pointed at the bucket (confused deputy).
+    bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyOtherTrails',
+        effect: iam.Effect.DENY,
+        principals: [cloudtrailPrincipal],
+        actions: ['s3:GetBucketAcl', 's3:PutObject'],
+        resources: [bucket.bucketArn, bucket.arnForObjects('*')],
+        conditions: { StringNotEquals: { 'aws:SourceArn': trailArn } },
+      }),
+    );
+
+    const trail = new cloudtrail.Trail(this, 'Trail', {
+      trailName,
+      bucket,
+      encryptionKey: key,
+      isMultiRegionTrail: true,
+      includeGlobalServiceEvents: true,
+      enableFileValidation: true,
+      // Every call the rule pack watches is a write; a second trail in an account is billed per
+      // event, and read events are most of them.
+      managementEvents: cloudtrail.ReadWriteType.WRITE_ONLY,
+    });
+    return { bucket, key, trail };
+  }
+}
