@@ -31,3 +31,19 @@ export class InvocationFailedError extends Error {
     this.name = 'InvocationFailedError';
   }
 }
+
+/** Slack refused the webhook or its configuration (revoked webhook, archived channel, bad secret): retrying will not help until someone fixes it. */
+export class SlackConfigurationError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SlackConfigurationError';
+  }
+}
+
+/** A Slack notification could not be delivered after retries (rate limits, Slack errors, network); a later retry may succeed. */
+export class SlackDeliveryError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SlackDeliveryError';
+  }
+}

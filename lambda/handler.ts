@@ -57,7 +57,11 @@ export interface HandlerSummary {
 export const handler = async (event: unknown, context?: Context): Promise<HandlerSummary> => {
   if (context) powertools.addContext(context);
   const { config, engine, ports } = init();
-  const result = await processS3Event(ports, event, { engine, maxDecompressedBytes: config.maxDecompressedBytes });
+  const result = await processS3Event(ports, event, {
+    engine,
+    maxDecompressedBytes: config.maxDecompressedBytes,
+    stormThreshold: config.rules.stormThreshold,
+  });
   return {
     objects: result.objects.map((object) => ({ ...object })),
     skipped: result.skipped.map((skip) => ({ ...skip })),

@@ -109,6 +109,18 @@ describe('handler end to end', () => {
     expect((await receiveDelivered(sandbox)).map((d) => d.alert.eventId)).toEqual(['fine-1']);
   });
 
+  it('folds a burst of one rule by one actor into one summary message that carries every event ID', async () => {
+    const burst = Array.from({ length: 8 }, (_, i) => record({ eventID: `burst-${i}`, requestParameters: { certificateArn: `arn:aws:acm:us-east-1:111122223333:certificate/c-${i}` } }));
+    await putObject(sandbox, BUCKET, `${PREFIX}burst.json.gz`, gzipSync(JSON.stringify({ Records: [...burst, record({ eventID: 'lone', eventName: 'ExportCertificate' })] })));
+    const summary = await handler({ Records: [s3Record(`${PREFIX}burst.json.gz`)] });
+    expect(summary.objects[0]).toMatchObject({ alerts: 9, published: 2 });
+    const delivered = await receiveDelivered(sandbox);
+    const folded = delivered.find((d) => d.alert.storm)!;
+    expect(folded.alert.storm!.eventIds).toEqual(burst.map((r) => r.eventID));
+    expect(folded.subject).toBe('[acm-sentinel] HIGH: ACM certificate deleted (8 times) by alice in 111122223333');
+    expect(delivered.filter((d) => !d.alert.storm).map((d) => d.alert.eventId)).toEqual(['lone']);
+  });
+
   it('does nothing for the s3:TestEvent sent when the notification is configured', async () => {
     expect(await handler({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2025-03-14T08:00:00.000Z', Bucket: BUCKET })).toEqual({ objects: [], skipped: [], published: 0 });
     expect(await receiveDelivered(sandbox)).toEqual([]);

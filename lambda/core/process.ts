@@ -1,5 +1,6 @@
 import { InvocationFailedError } from '../errors';
 import { dedupeKey } from './alert';
+import { dedupeKeys, foldStorms } from './storm';
 import { analyzeLogStream, describeReadFailure } from './analyze';
 import type { RuleEngine } from './evaluate';
 import type { AlertPublisher, Logger, LogReader } from './ports';
@@ -15,6 +16,8 @@ export interface ProcessPorts {
 export interface ProcessOptions {
   readonly engine: RuleEngine;
   readonly maxDecompressedBytes?: number;
+  /** See `foldStorms`. @default 5 */
+  readonly stormThreshold?: number;
 }
 
 /** What happened to one object; logged as the per-object summary. */
@@ -24,6 +27,7 @@ export interface ObjectResult {
   readonly records: number;
   readonly acmRecords: number;
   readonly alerts: number;
+  /** Alert messages published: fewer than `alerts` when a burst was folded into a summary. */
   readonly published: number;
   readonly duplicates: number;
   /** Present when the object could not be read or some of its alerts could not be published. */
@@ -65,9 +69,10 @@ export async function processLogObject(
   const fresh = analysis.alerts.filter((alert) => !seen.has(dedupeKey(alert)));
   const duplicates = analysis.alerts.length - fresh.length;
   fresh.forEach((alert) => seen.add(dedupeKey(alert)));
-  const outcome = fresh.length ? await ports.publisher.publish(fresh) : { published: [], failed: [] };
+  const messages = foldStorms(fresh, options.stormThreshold);
+  const outcome = messages.length ? await ports.publisher.publish(messages) : { published: [], failed: [] };
   // A failed alert leaves the set, so a retry of the same event within this invocation may send it.
-  outcome.failed.forEach((failure) => seen.delete(dedupeKey(failure.alert)));
+  outcome.failed.forEach((failure) => dedupeKeys(failure.alert).forEach((key) => seen.delete(key)));
 
   const result: ObjectResult = {
     ...base,
@@ -76,7 +81,7 @@ export async function processLogObject(
     published: outcome.published.length,
     duplicates,
     ...(outcome.failed.length
-      ? { error: `${name}: ${outcome.failed.length} of ${fresh.length} alerts could not be published (${[...new Set(outcome.failed.map((f) => f.reason))].join('; ')})` }
+      ? { error: `${name}: ${outcome.failed.length} of ${messages.length} alerts could not be published (${[...new Set(outcome.failed.map((f) => f.reason))].join('; ')})` }
       : {}),
   };
   if (result.error) ports.logger.error('log object failed', { ...result });

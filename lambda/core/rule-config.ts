@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors';
 import { DEFAULT_RULES } from './rules';
+import { DEFAULT_STORM_THRESHOLD } from './storm';
 import { SEVERITIES, type Severity } from './types';
 
 const DEFAULT_RULE_IDS: readonly string[] = DEFAULT_RULES.map((rule) => rule.id);
@@ -21,6 +22,8 @@ export interface RuleConfig {
   readonly ignorePrincipals: readonly string[];
   /** Whether failed calls (AccessDenied and other errors) alert too. @default true */
   readonly alertOnFailedCalls: boolean;
+  /** More alerts than this of one rule by one actor in one log file fold into one summary; 0 turns folding off. @default 5 */
+  readonly stormThreshold: number;
 }
 
 export interface AdditionalEvent {
@@ -37,9 +40,10 @@ export const DEFAULT_RULE_CONFIG: RuleConfig = Object.freeze({
   minSeverity: 'low',
   ignorePrincipals: [],
   alertOnFailedCalls: true,
+  stormThreshold: DEFAULT_STORM_THRESHOLD,
 });
 
-const KNOWN_KEYS = ['disabledRules', 'severityOverrides', 'additionalEvents', 'minSeverity', 'ignorePrincipals', 'alertOnFailedCalls'];
+const KNOWN_KEYS = ['disabledRules', 'severityOverrides', 'additionalEvents', 'minSeverity', 'ignorePrincipals', 'alertOnFailedCalls', 'stormThreshold'];
 
 /**
  * Validates a parsed configuration document and fills in defaults. `source` names where the
@@ -114,6 +118,12 @@ export function parseRuleConfig(input: unknown, source: string, knownRuleIds: re
     alertOnFailedCalls = doc.alertOnFailedCalls as boolean;
   }
 
+  let stormThreshold = DEFAULT_STORM_THRESHOLD;
+  if (doc.stormThreshold !== undefined) {
+    if (!Number.isSafeInteger(doc.stormThreshold) || (doc.stormThreshold as number) < 0) fail('"stormThreshold" must be a whole number, 0 to turn folding off');
+    stormThreshold = doc.stormThreshold as number;
+  }
+
   return Object.freeze({
     disabledRules,
     severityOverrides,
@@ -121,6 +131,7 @@ export function parseRuleConfig(input: unknown, source: string, knownRuleIds: re
     minSeverity,
     ignorePrincipals: stringList('ignorePrincipals'),
     alertOnFailedCalls,
+    stormThreshold,
   });
 }
 

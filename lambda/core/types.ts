@@ -86,6 +86,19 @@ export interface Alert {
   nextSteps: string[];
   links: { cloudTrail: string; console?: string };
   logFile?: string;
+  /** Present on a summary alert that stands for a burst of alerts of one rule by one actor. */
+  storm?: StormSummary;
+}
+
+/** What a summary alert folds: every event ID, the time span and how many resources were touched. */
+export interface StormSummary {
+  count: number;
+  firstEventTime: string;
+  lastEventTime: string;
+  eventIds: string[];
+  resourceCount: number;
+  /** Set when a very large burst is split over several summaries to fit SNS's size limit. */
+  part?: { index: number; of: number };
 }
 
 /** Where a log file came from: an S3 object or a local path. */

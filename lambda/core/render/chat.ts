@@ -1,5 +1,5 @@
 import type { Alert, Severity } from '../types';
-import { actorLabel, clip, summarySentence } from './summary';
+import { actorLabel, clip, stormLine, summarySentence } from './summary';
 
 /** An Amazon Q Developer in chat applications (AWS Chatbot) custom notification. */
 export interface ChatNotification {
@@ -44,6 +44,7 @@ export function renderChatNotification(alert: Alert): ChatNotification {
     ...markdownLine('Who', `${actorLabel(alert)} \`${alert.actor.arn ?? alert.actor.principalId ?? 'unknown'}\``),
     ...markdownLine('Session issuer', alert.actor.sessionIssuer ? `\`${alert.actor.sessionIssuer}\`${alert.actor.mfa === undefined ? '' : `, MFA ${alert.actor.mfa ? 'yes' : 'no'}`}` : undefined),
     ...markdownLine('When', alert.eventTime),
+    ...markdownLine('Burst', stormLine(alert)),
     ...markdownLine('From', [alert.sourceIPAddress, alert.userAgent ? `\`${clip(alert.userAgent, 120)}\`` : undefined].filter(Boolean).join(' ') || undefined),
     ...markdownLine('Error', alert.errorCode ? `${alert.errorCode}${alert.errorMessage ? ` — ${clip(alert.errorMessage, 300)}` : ''}` : undefined),
     ...alert.resources.slice(0, 5).flatMap((arn) => markdownLine('Resource', `\`${arn}\``)),

@@ -1,6 +1,6 @@
 import { REDACTED } from '../redact';
 import type { Alert } from '../types';
-import { summarySentence } from './summary';
+import { stormLine, summarySentence } from './summary';
 
 const LABEL_WIDTH = 12;
 
@@ -34,6 +34,7 @@ export function renderEmail(alert: Alert): string {
     ...fact('Severity', `${alert.severity.toUpperCase()}  (${alert.ruleId})`),
     ...fact('Alert', alert.outcome === 'failed' ? `${alert.title} (attempt failed)` : alert.title),
     ...fact('When', alert.eventTime),
+    ...fact('Burst', stormLine(alert)),
     ...fact('Who', alert.actor.arn ?? alert.actor.principalId ?? alert.actor.type),
     ...fact('Session', describeSession(alert)),
     ...fact('From', [alert.sourceIPAddress, alert.userAgent].filter(Boolean).join('  ') || undefined),
@@ -42,6 +43,11 @@ export function renderEmail(alert: Alert): string {
     ...alert.resources.flatMap((arn, i) => fact(i === 0 ? 'Resource' : '', arn)),
     ...fact('Account', `${alert.accountId} / ${alert.awsRegion}`),
   ];
+  if (alert.storm) {
+    const shown = alert.storm.eventIds.slice(0, 10);
+    const rest = alert.storm.count - shown.length;
+    lines.push('', `Event IDs${rest > 0 ? ` (first ${shown.length} of ${alert.storm.count}; the JSON message carries all)` : ''}:`, ...shown.map((id) => `  ${id}`));
+  }
   const details = describeDetails(alert.details);
   if (details.length) lines.push('', 'Request parameters (secrets redacted):', ...details);
   lines.push('', 'Why this matters:', `  ${alert.why}`);

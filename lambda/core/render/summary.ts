@@ -23,13 +23,23 @@ export function actorLabel(alert: Alert): string {
  */
 export function summarySentence(alert: Alert): string {
   const target = alert.resources[0] ? ` ${resourceLabel(alert.resources[0])}` : '';
-  const more = alert.resources.length > 1 ? ` (+${alert.resources.length - 1} more)` : '';
+  const resourceCount = alert.storm?.resourceCount ?? alert.resources.length;
+  const more = resourceCount > 1 ? ` (+${resourceCount - 1} more)` : '';
   const where = `in ${alert.accountId} / ${alert.awsRegion}`;
+  const times = alert.storm ? `, ${alert.storm.count} times` : '';
   if (alert.outcome === 'failed') {
-    return `${actorLabel(alert)} tried ${alert.eventName}${target ? ` on${target}` : ''}${more} ${where} — failed (${alert.errorCode ?? 'error'})`;
+    return `${actorLabel(alert)} tried ${alert.eventName}${target ? ` on${target}` : ''}${more} ${where} — failed (${alert.errorCode ?? 'error'})${times}`;
   }
   const action = ACTIONS.get(alert.ruleId) ?? `called ${alert.eventName} on`;
-  return `${actorLabel(alert)} ${action}${target}${more} ${where} — succeeded`;
+  return `${actorLabel(alert)} ${action}${target}${more} ${where} — succeeded${times}`;
+}
+
+/** "12 calls from 09:00:05Z to 09:14:40Z" for a summary alert; undefined for a single one. */
+export function stormLine(alert: Alert): string | undefined {
+  const storm = alert.storm;
+  if (!storm) return undefined;
+  const part = storm.part ? ` (part ${storm.part.index} of ${storm.part.of})` : '';
+  return `${storm.count} calls from ${storm.firstEventTime} to ${storm.lastEventTime}, ${storm.resourceCount} resource${storm.resourceCount === 1 ? '' : 's'}${part}`;
 }
 
 /** Keeps printable ASCII only and collapses white space: safe for a mail subject or a header. */
