@@ -3,10 +3,28 @@ import type { Alert } from '../types';
 import { stormLine, summarySentence } from './summary';
 
 const LABEL_WIDTH = 12;
+const LINE_WIDTH = 100;
 
-function fact(label: string, value: string | undefined): string[] {
-  return value ? [`${label.padEnd(LABEL_WIDTH)}${value}`] : [];
+/** Wraps text at spaces to `width` columns; a single word longer than that (an ARN, a URL) stays whole. */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line];
 }
+
+/** "Label       value", continued lines indented under the value, for fixed-width reading. */
+function fact(label: string, value: string | undefined): string[] {
+  if (!value) return [];
+  return wrap(value, LINE_WIDTH - LABEL_WIDTH).map((line, i) => `${(i === 0 ? label : '').padEnd(LABEL_WIDTH)}${line}`);
+}
+
+const indented = (text: string, prefix = '  ', rest = '  '): string[] => wrap(text, LINE_WIDTH - prefix.length).map((line, i) => `${i === 0 ? prefix : rest}${line}`);
 
 function describeSession(alert: Alert): string | undefined {
   const parts: string[] = [];
@@ -50,8 +68,8 @@ export function renderEmail(alert: Alert): string {
   }
   const details = describeDetails(alert.details);
   if (details.length) lines.push('', 'Request parameters (secrets redacted):', ...details);
-  lines.push('', 'Why this matters:', `  ${alert.why}`);
-  if (alert.nextSteps.length) lines.push('', 'What to do next:', ...alert.nextSteps.map((step) => `  - ${step}`));
+  lines.push('', 'Why this matters:', ...indented(alert.why));
+  if (alert.nextSteps.length) lines.push('', 'What to do next:', ...alert.nextSteps.flatMap((step) => indented(step, '  - ', '    ')));
   lines.push('', 'Links:', `  CloudTrail event: ${alert.links.cloudTrail}`);
   if (alert.links.console) lines.push(`  Console:          ${alert.links.console}`);
   lines.push('', ...fact('Event ID', alert.eventId), ...fact('Log file', alert.logFile));
