@@ -7,12 +7,15 @@ export const ENV = {
   topicArn: 'ALERT_TOPIC_ARN',
   ruleConfig: 'ACM_SENTINEL_CONFIG',
   maxDecompressedBytes: 'MAX_DECOMPRESSED_BYTES',
+  dedupeTable: 'DEDUPE_TABLE_NAME',
 } as const;
 
 export interface Config {
   readonly topicArn: string;
   readonly rules: RuleConfig;
   readonly maxDecompressedBytes: number;
+  /** The DynamoDB table for cross-invocation deduplication; unset turns it off. */
+  readonly dedupeTableName?: string;
 }
 
 /** Reads and validates the handler's configuration; throws ConfigError naming the variable at fault. */
@@ -30,5 +33,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
       throw new ConfigError(`${ENV.maxDecompressedBytes} must be a positive whole number of bytes (got "${rawMax}")`);
     }
   }
-  return Object.freeze({ topicArn, rules, maxDecompressedBytes });
+  const dedupeTableName = env[ENV.dedupeTable] || undefined;
+  if (dedupeTableName !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(dedupeTableName)) {
+    throw new ConfigError(`${ENV.dedupeTable} must be a DynamoDB table name (got "${dedupeTableName}"); the CDK stack sets it`);
+  }
+  return Object.freeze({ topicArn, rules, maxDecompressedBytes, ...(dedupeTableName ? { dedupeTableName } : {}) });
 }

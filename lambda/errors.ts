@@ -26,6 +26,8 @@ export class AlertPublishError extends Error {
 
 /** One or more objects of an invocation failed; names each so the retry and the failure destination say what was lost. */
 export class InvocationFailedError extends Error {
+  /** What the invocation did before failing, for callers that report it (the local `invoke`). */
+  summary?: unknown;
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'InvocationFailedError';

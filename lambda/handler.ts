@@ -4,23 +4,28 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
+import { DynamoDbDedupeStore } from './adapters/dynamodb-dedupe-store';
 import { S3LogReader } from './adapters/s3-log-reader';
 import { SnsAlertPublisher } from './adapters/sns-publisher';
 import { loadConfig, type Config } from './config';
 import { createRuleEngine, type RuleEngine } from './core/evaluate';
 import type { Logger as LoggerPort } from './core/ports';
-import { processS3Event, type ProcessPorts } from './core/process';
+import { failureOf, processS3Event, type EventResult, type ProcessPorts } from './core/process';
 
-const powertools = new Logger({ serviceName: 'acm-sentinel' });
+const SERVICE = 'acm-sentinel';
+const powertools = new Logger({ serviceName: SERVICE });
 const logger: LoggerPort = {
   debug: (message, fields) => powertools.debug(message, (fields ?? {}) as LogAttributes),
   info: (message, fields) => powertools.info(message, (fields ?? {}) as LogAttributes),
   warn: (message, fields) => powertools.warn(message, (fields ?? {}) as LogAttributes),
   error: (message, fields) => powertools.error(message, (fields ?? {}) as LogAttributes),
 };
+const metrics = new Metrics({ namespace: 'AcmSentinel', serviceName: SERVICE });
 // Clients live at module scope so warm invocations reuse their connections; endpoints and
 // region come from the SDK's standard environment settings.
 const s3 = new S3Client({});
@@ -41,7 +46,12 @@ function init(): Runtime {
     return (runtime = {
       config,
       engine: createRuleEngine(config.rules),
-      ports: { reader: new S3LogReader(s3), publisher: new SnsAlertPublisher(sns, config.topicArn), logger },
+      ports: {
+        reader: new S3LogReader(s3),
+        publisher: new SnsAlertPublisher(sns, config.topicArn),
+        logger,
+        ...(config.dedupeTableName ? { dedupe: new DynamoDbDedupeStore(new DynamoDBClient({}), config.dedupeTableName) } : {}),
+      },
     });
   }
   return runtime;
@@ -49,9 +59,32 @@ function init(): Runtime {
 
 /** What one invocation did, returned to the caller (the local `invoke` command prints it). */
 export interface HandlerSummary {
-  objects: Array<{ bucket: string; key: string; records: number; acmRecords: number; alerts: number; published: number; duplicates: number }>;
+  objects: Array<{ bucket: string; key: string; records: number; acmRecords: number; alerts: number; published: number; duplicates: number; error?: string }>;
   skipped: Array<{ bucket: string; key: string; reason: string }>;
   published: number;
+}
+
+function summarize(result: EventResult): HandlerSummary {
+  return {
+    objects: result.objects.map((object) => ({ ...object })),
+    skipped: result.skipped.map((skip) => ({ ...skip })),
+    published: result.published.length,
+  };
+}
+
+/** One set of Embedded Metric Format metrics per invocation, so alarms can watch failures and volume. */
+function emitMetrics(result: EventResult): void {
+  const sum = (field: 'records' | 'acmRecords' | 'alerts' | 'duplicates') => result.objects.reduce((n, object) => n + object[field], 0);
+  metrics.addMetric('Objects', MetricUnit.Count, result.objects.length);
+  metrics.addMetric('Records', MetricUnit.Count, sum('records'));
+  metrics.addMetric('AcmRecords', MetricUnit.Count, sum('acmRecords'));
+  metrics.addMetric('Alerts', MetricUnit.Count, sum('alerts'));
+  metrics.addMetric('AlertsPublished', MetricUnit.Count, result.published.length);
+  metrics.addMetric('Skipped', MetricUnit.Count, result.skipped.length);
+  metrics.addMetric('ObjectFailures', MetricUnit.Count, result.objects.filter((object) => object.error).length);
+  metrics.addMetric('DuplicatesSuppressed', MetricUnit.Count, sum('duplicates'));
+  metrics.addMetric('DedupeUnavailable', MetricUnit.Count, result.dedupeUnavailable ? 1 : 0);
+  metrics.publishStoredMetrics();
 }
 
 export const handler = async (event: unknown, context?: Context): Promise<HandlerSummary> => {
@@ -61,10 +94,11 @@ export const handler = async (event: unknown, context?: Context): Promise<Handle
     engine,
     maxDecompressedBytes: config.maxDecompressedBytes,
     stormThreshold: config.rules.stormThreshold,
+    ...(context ? { remainingTimeMs: () => context.getRemainingTimeInMillis() } : {}),
   });
-  return {
-    objects: result.objects.map((object) => ({ ...object })),
-    skipped: result.skipped.map((skip) => ({ ...skip })),
-    published: result.published.length,
-  };
+  emitMetrics(result);
+  const summary = summarize(result);
+  const failure = failureOf(result);
+  if (failure) throw Object.assign(failure, { summary });
+  return summary;
 };

@@ -96,7 +96,7 @@ describe('handler end to end', () => {
   it('publishes the alerts of readable objects, then fails naming the missing one', async () => {
     await putObject(sandbox, BUCKET, `${PREFIX}good.json.gz`, gzipSync(JSON.stringify({ Records: [record({ eventID: 'good-1' })] })));
     const failure = handler({ Records: [s3Record(`${PREFIX}missing.json.gz`), s3Record(`${PREFIX}good.json.gz`)] });
-    await expect(failure).rejects.toThrow(`1 of 2 log objects failed (1 of 1 alerts published)`);
+    await expect(failure).rejects.toThrow(`1 of 2 log objects failed (1 alert found, 1 message published)`);
     await expect(failure).rejects.toThrow(`s3://${BUCKET}/${PREFIX}missing.json.gz: NoSuchKey`);
     expect((await receiveDelivered(sandbox)).map((d) => d.alert.eventId)).toEqual(['good-1']);
   });

@@ -107,7 +107,7 @@ describe('SNS publish failures', () => {
       };
     });
     await expect(handler(event('twelve.json.gz'))).rejects.toThrow(
-      /1 of 1 log objects failed \(11 of 12 alerts published\).*twelve\.json\.gz.*1 of 12 alerts could not be published \(KMSAccessDenied: key policy denies\)/,
+      /1 of 1 log objects failed \(12 alerts found, 11 messages published\).*twelve\.json\.gz.*1 of 12 alerts could not be published \(KMSAccessDenied: key policy denies\)/,
     );
     // A sender fault is not retried: it would fail the same way.
     expect(snsMock).toHaveReceivedCommandTimes(PublishBatchCommand, 2);
@@ -115,6 +115,6 @@ describe('SNS publish failures', () => {
 
   it('fails the invocation when PublishBatch is still throttled after the SDK retries', async () => {
     snsMock.on(PublishBatchCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 } }));
-    await expect(handler(event('twelve.json.gz'))).rejects.toThrow(/0 of 12 alerts published.*Throttling: Rate exceeded/);
+    await expect(handler(event('twelve.json.gz'))).rejects.toThrow(/12 alerts found, 0 messages published.*12 of 12 alerts could not be published \(Throttling: Rate exceeded\)/);
   });
 });

@@ -83,7 +83,8 @@ function printDelivered(delivered: readonly DeliveredAlert[], format: OutputForm
 function describeSummary(summary: HandlerSummary | undefined, delivered: readonly DeliveredAlert[]): string[] {
   const lines: string[] = [];
   for (const object of summary?.objects ?? []) {
-    lines.push(`  scanned  s3://${object.bucket}/${object.key}: ${object.records} records, ${object.acmRecords} ACM, ${plural(object.alerts, 'alert')}`);
+    if (object.error) lines.push(`  FAILED   ${object.error}`);
+    else lines.push(`  scanned  s3://${object.bucket}/${object.key}: ${object.records} records, ${object.acmRecords} ACM, ${plural(object.alerts, 'alert')}`);
   }
   for (const skip of summary?.skipped ?? []) lines.push(`  skipped  s3://${skip.bucket}/${skip.key} (${skip.reason})`);
   lines.push(`delivered through SNS: ${countAlerts(delivered.map((d) => d.alert))}`);
@@ -115,7 +116,9 @@ export async function runInvoke(options: InvokeOptions, io: Output): Promise<num
       return 1;
     }
     Object.assign(process.env, sandbox.handlerEnv, { [ENV.ruleConfig]: JSON.stringify(rules) });
+    // The handler's own log lines and metrics would mix with the alerts on stdout; opt back in with these variables.
     process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+    process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
     // Required only now, so its module-scope SDK clients see the emulator's endpoints.
     const { handler } = require('../handler') as typeof import('../handler');
 
@@ -125,6 +128,7 @@ export async function runInvoke(options: InvokeOptions, io: Output): Promise<num
       summary = await handler(event);
     } catch (err) {
       failure = err as Error;
+      summary = (err as { summary?: HandlerSummary }).summary;
     }
     const delivered = await receiveDelivered(sandbox);
     printDelivered(delivered, format, io);

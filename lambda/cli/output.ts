@@ -1,5 +1,7 @@
 import type { Alert, Severity } from '../core/types';
-import { summarySentence } from '../core/render/summary';
+import { plural, summarySentence } from '../core/render/summary';
+
+export { plural };
 
 /** Where CLI output goes; tests pass their own to read what a user would see. */
 export interface Output {
@@ -16,11 +18,6 @@ export const processOutput: Output = {
 export function alertLine(alert: Alert): string {
   const head = `${alert.severity.toUpperCase().padEnd(8)} ${alert.ruleId}  ${alert.eventTime}`;
   return `${head}\n         ${summarySentence(alert)}\n         event ${alert.eventId}${alert.logFile ? `  in ${alert.logFile}` : ''}`;
-}
-
-/** "1 alert", "3 alerts". */
-export function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 /** "3 alerts (1 critical, 2 high)". */

@@ -28,3 +28,14 @@ export interface Logger {
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
 }
+
+/**
+ * Remembers which alerts were already published, across invocations, so a Lambda retry or a
+ * repeated S3 notification re-sends only what failed. Keys are `dedupeKey`s.
+ */
+export interface DedupeStore {
+  /** The keys among `keys` that were already published. Throws when the store is unreachable. */
+  findSent(keys: readonly string[]): Promise<Set<string>>;
+  /** Records published keys; returns how many another invocation had recorded first. Throws when unreachable. */
+  recordSent(keys: readonly string[]): Promise<{ raced: number }>;
+}

@@ -1,16 +1,19 @@
 import { InvocationFailedError } from '../errors';
 import { dedupeKey } from './alert';
-import { dedupeKeys, foldStorms } from './storm';
-import { analyzeLogStream, describeReadFailure } from './analyze';
+import { analyzeLogStream, describeReadFailure, type AnalyzeResult } from './analyze';
 import type { RuleEngine } from './evaluate';
-import type { AlertPublisher, Logger, LogReader } from './ports';
+import type { AlertPublisher, DedupeStore, Logger, LogReader, PublishOutcome } from './ports';
+import { plural } from './render/summary';
 import { toObjectRefs, type SkippedObject } from './s3-event';
+import { dedupeKeys, foldStorms } from './storm';
 import type { Alert, ObjectRef } from './types';
 
 export interface ProcessPorts {
   readonly reader: LogReader;
   readonly publisher: AlertPublisher;
   readonly logger: Logger;
+  /** Cross-invocation deduplication; without it, only duplicates within one invocation are dropped. */
+  readonly dedupe?: DedupeStore;
 }
 
 export interface ProcessOptions {
@@ -18,6 +21,10 @@ export interface ProcessOptions {
   readonly maxDecompressedBytes?: number;
   /** See `foldStorms`. @default 5 */
   readonly stormThreshold?: number;
+  /** Milliseconds left before the invocation times out (the Lambda context's clock). */
+  readonly remainingTimeMs?: () => number;
+  /** No new object is started with less time than this left. @default 30000 */
+  readonly safetyMarginMs?: number;
 }
 
 /** What happened to one object; logged as the per-object summary. */
@@ -29,8 +36,9 @@ export interface ObjectResult {
   readonly alerts: number;
   /** Alert messages published: fewer than `alerts` when a burst was folded into a summary. */
   readonly published: number;
+  /** Alerts not sent again because this or an earlier invocation already published them. */
   readonly duplicates: number;
-  /** Present when the object could not be read or some of its alerts could not be published. */
+  /** Present when the object could not be read, was not reached in time, or some of its alerts could not be published. */
   readonly error?: string;
 }
 
@@ -38,51 +46,94 @@ export interface EventResult {
   readonly objects: readonly ObjectResult[];
   readonly skipped: readonly SkippedObject[];
   readonly published: readonly Alert[];
+  /** True when the dedupe store could not be reached and alerts were published without it. */
+  readonly dedupeUnavailable: boolean;
 }
+
+export const DEFAULT_SAFETY_MARGIN_MS = 30_000;
 
 export const s3Uri = (ref: ObjectRef): string => `s3://${ref.bucket}/${ref.key}`;
 
+interface InvocationState {
+  /** Dedupe keys handled in this invocation. */
+  readonly seen: Set<string>;
+  dedupeUnavailable: boolean;
+}
+
+/** Keys among `keys` already published by an earlier invocation; fails open when the store is down. */
+async function findSent(ports: ProcessPorts, state: InvocationState, keys: string[]): Promise<Set<string>> {
+  if (!ports.dedupe || keys.length === 0 || state.dedupeUnavailable) return new Set();
+  try {
+    return await ports.dedupe.findSent(keys);
+  } catch (err) {
+    // Fail open: a duplicate alert is better than a lost one.
+    state.dedupeUnavailable = true;
+    ports.logger.error('dedupe store unavailable: publishing without cross-invocation deduplication, a retry may repeat alerts', {
+      error: (err as Error).message,
+    });
+    return new Set();
+  }
+}
+
+async function recordSent(ports: ProcessPorts, state: InvocationState, published: readonly Alert[]): Promise<void> {
+  if (!ports.dedupe || published.length === 0 || state.dedupeUnavailable) return;
+  try {
+    const { raced } = await ports.dedupe.recordSent(published.flatMap(dedupeKeys));
+    if (raced) ports.logger.warn('another invocation published the same events at the same time', { raced });
+  } catch (err) {
+    // The alerts went out; only the memory of them is missing, so this fails open too.
+    state.dedupeUnavailable = true;
+    ports.logger.error('dedupe store unavailable: published alerts were not recorded, a retry may repeat them', { error: (err as Error).message });
+  }
+}
+
 /**
- * Scans one log object and publishes its alerts. Alerts whose CloudTrail event ID was already
- * handled in this invocation (`seen`) are not sent again. Never throws: a read or publish
- * failure is returned in `error` so the other objects still go through.
+ * Scans one log object and publishes its alerts, skipping those already published in this
+ * invocation or (with a dedupe store) an earlier one, and recording what was published only
+ * after it was. Never throws: a read or publish failure is returned in `error` so the other
+ * objects still go through.
  */
-export async function processLogObject(
+async function processLogObject(
   ports: ProcessPorts,
   ref: ObjectRef,
   options: ProcessOptions,
-  seen: Set<string>,
+  state: InvocationState,
 ): Promise<{ result: ObjectResult; published: readonly Alert[] }> {
   const name = s3Uri(ref);
-  const base = { bucket: ref.bucket, key: ref.key };
-  let analysis;
+  const empty = { bucket: ref.bucket, key: ref.key, records: 0, acmRecords: 0, alerts: 0, published: 0, duplicates: 0 };
+  let analysis: AnalyzeResult;
   try {
     const bytes = await ports.reader.open(ref);
     analysis = await analyzeLogStream(bytes, { engine: options.engine, name, maxDecompressedBytes: options.maxDecompressedBytes });
   } catch (err) {
     const error = (err instanceof Error && err.message.startsWith(name) ? err : describeReadFailure(name, err)).message;
-    const result = { ...base, records: 0, acmRecords: 0, alerts: 0, published: 0, duplicates: 0, error };
+    const result = { ...empty, error };
     ports.logger.error('log object failed', { ...result });
     return { result, published: [] };
   }
+  if (analysis.empty) {
+    ports.logger.info('skipped object', { bucket: ref.bucket, key: ref.key, reason: 'empty-object' });
+    return { result: empty, published: [] };
+  }
 
-  const fresh = analysis.alerts.filter((alert) => !seen.has(dedupeKey(alert)));
-  const duplicates = analysis.alerts.length - fresh.length;
-  fresh.forEach((alert) => seen.add(dedupeKey(alert)));
-  const messages = foldStorms(fresh, options.stormThreshold);
-  const outcome = messages.length ? await ports.publisher.publish(messages) : { published: [], failed: [] };
-  // A failed alert leaves the set, so a retry of the same event within this invocation may send it.
-  outcome.failed.forEach((failure) => dedupeKeys(failure.alert).forEach((key) => seen.delete(key)));
+  const fresh = analysis.alerts.filter((alert) => !state.seen.has(dedupeKey(alert)));
+  const sentBefore = await findSent(ports, state, fresh.map(dedupeKey));
+  const unsent = fresh.filter((alert) => !sentBefore.has(dedupeKey(alert)));
+  unsent.forEach((alert) => state.seen.add(dedupeKey(alert)));
+  const messages = foldStorms(unsent, options.stormThreshold);
+  const outcome: PublishOutcome = messages.length ? await ports.publisher.publish(messages) : { published: [], failed: [] };
+  // A failed alert leaves the set, so a later object of this invocation carrying the same event may send it.
+  outcome.failed.forEach((failure) => dedupeKeys(failure.alert).forEach((key) => state.seen.delete(key)));
+  await recordSent(ports, state, outcome.published);
 
+  const reasons = [...new Set(outcome.failed.map((failure) => failure.reason))].join('; ');
   const result: ObjectResult = {
-    ...base,
+    ...empty,
     ...analysis.stats,
     alerts: analysis.alerts.length,
     published: outcome.published.length,
-    duplicates,
-    ...(outcome.failed.length
-      ? { error: `${name}: ${outcome.failed.length} of ${messages.length} alerts could not be published (${[...new Set(outcome.failed.map((f) => f.reason))].join('; ')})` }
-      : {}),
+    duplicates: analysis.alerts.length - unsent.length,
+    ...(outcome.failed.length ? { error: `${name}: ${outcome.failed.length} of ${messages.length} alerts could not be published (${reasons})` } : {}),
   };
   if (result.error) ports.logger.error('log object failed', { ...result });
   else ports.logger.info('processed log object', { ...result });
@@ -90,35 +141,47 @@ export async function processLogObject(
 }
 
 /**
- * Handles an S3 event notification: every object it names is scanned, skips are logged, and
- * when any object failed the whole invocation fails afterwards, naming each failed object, so
- * Lambda retries it and it ends in the failure destination rather than losing an alert.
+ * Handles an S3 event notification: every object it names is scanned, in order, and skips are
+ * logged. With a clock, no object is started once less than the safety margin is left; those
+ * objects are reported as failed so the retry covers them. Never throws for an object's failure:
+ * see `failureOf` for turning the result into the invocation's error.
  */
 export async function processS3Event(ports: ProcessPorts, event: unknown, options: ProcessOptions): Promise<EventResult> {
   const { refs, skipped, testEvent } = toObjectRefs(event);
+  const state: InvocationState = { seen: new Set(), dedupeUnavailable: false };
   if (testEvent) {
     ports.logger.info('ignored s3 test event');
-    return { objects: [], skipped: [], published: [] };
+    return { objects: [], skipped: [], published: [], dedupeUnavailable: false };
   }
   for (const skip of skipped) ports.logger.debug('skipped object', { ...skip });
 
-  const seen = new Set<string>();
   const objects: ObjectResult[] = [];
   const published: Alert[] = [];
+  const margin = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
   for (const ref of refs) {
-    const outcome = await processLogObject(ports, ref, options, seen);
+    if (options.remainingTimeMs && options.remainingTimeMs() < margin) {
+      const error = `${s3Uri(ref)}: not started, the invocation was about to time out`;
+      ports.logger.warn('log object not started', { bucket: ref.bucket, key: ref.key, remainingMs: options.remainingTimeMs() });
+      objects.push({ bucket: ref.bucket, key: ref.key, records: 0, acmRecords: 0, alerts: 0, published: 0, duplicates: 0, error });
+      continue;
+    }
+    const outcome = await processLogObject(ports, ref, options, state);
     objects.push(outcome.result);
     published.push(...outcome.published);
   }
+  return { objects, skipped, published, dedupeUnavailable: state.dedupeUnavailable };
+}
 
-  const failed = objects.filter((object) => object.error);
-  if (failed.length) {
-    const alerts = objects.reduce((sum, object) => sum + object.alerts, 0);
-    const sent = objects.reduce((sum, object) => sum + object.published, 0);
-    throw new InvocationFailedError(
-      `${failed.length} of ${refs.length} log objects failed (${sent} of ${alerts} alerts published); ` +
-        `the invocation fails so Lambda retries it: ${failed.map((object) => object.error).join(' | ')}`,
-    );
-  }
-  return { objects, skipped, published };
+/**
+ * The invocation's error when any object failed, naming each one and the counts, so Lambda
+ * retries the event and it ends in the failure destination rather than losing an alert.
+ */
+export function failureOf(result: EventResult): InvocationFailedError | undefined {
+  const failed = result.objects.filter((object) => object.error);
+  if (failed.length === 0) return undefined;
+  const alerts = result.objects.reduce((sum, object) => sum + object.alerts, 0);
+  return new InvocationFailedError(
+    `${failed.length} of ${result.objects.length} log objects failed (${plural(alerts, 'alert')} found, ${plural(result.published.length, 'message')} published); ` +
+      `the invocation fails so Lambda retries it: ${failed.map((object) => object.error).join(' | ')}`,
+  );
 }

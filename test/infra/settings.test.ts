@@ -1,0 +1,141 @@
+import { ConfigError } from '../../lambda/errors';
+import { readSettings } from '../../infra/settings';
+
+// CDK's own context keys ride along with the user's; they must never trip validation.
+const CDK_CONTEXT = { 'aws:cdk:bundling-stacks': [], '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true, 'acknowledged-issue-numbers': [1234] };
+
+const read = (context: Record<string, unknown>) => readSettings({ ...CDK_CONTEXT, ...context });
+const rejects = (context: Record<string, unknown>, message: RegExp) => {
+  expect(() => read(context)).toThrow(ConfigError);
+  expect(() => read(context)).toThrow(message);
+};
+
+describe('settings from context', () => {
+  it('default to a new trail, no subscribers and the default rule configuration', () => {
+    const settings = read({});
+    expect(settings.trail).toEqual({ kind: 'new' });
+    expect(settings.alertEmails).toEqual([]);
+    expect(settings.slack).toBeUndefined();
+    expect(settings.ruleConfig.minSeverity).toBe('low');
+  });
+
+  it('read every option as `-c key=value` strings give them', () => {
+    const settings = read({
+      trailBucketName: 'org-trail-logs',
+      trailKeyPrefix: 'org/',
+      trailKmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/mrk-1234567890abcdef1234567890abcdef',
+      alertEmails: 'a@example.com,b@example.com',
+      slackWorkspaceId: 'T07EXAMPLE',
+      slackChannelId: 'C07EXAMPLE1',
+      ruleConfig: '{"minSeverity":"high"}',
+    });
+    expect(settings).toEqual({
+      trail: { kind: 'existing', bucketName: 'org-trail-logs', keyPrefix: 'org/', kmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/mrk-1234567890abcdef1234567890abcdef' },
+      alertEmails: ['a@example.com', 'b@example.com'],
+      slack: { workspaceId: 'T07EXAMPLE', channelId: 'C07EXAMPLE1' },
+      ruleConfig: expect.objectContaining({ minSeverity: 'high' }),
+    });
+  });
+
+  it('treat an empty value as unset, so one command can blank a value kept in cdk.json', () => {
+    expect(read({ trailBucketName: '', alertEmails: '', slackWorkspaceId: '', slackChannelId: '', ruleConfig: '' })).toEqual(read({}));
+  });
+});
+
+describe('trailBucketName', () => {
+  it.each([['org-trail-logs'], ['aws-cloudtrail-logs-111122223333-abcdef12'], ['my.trail.bucket']])('accepts %s', (name) => {
+    expect(read({ trailBucketName: name }).trail).toMatchObject({ kind: 'existing', bucketName: name, keyPrefix: '' });
+  });
+
+  it('turns a pasted S3 URL into the fix: the bare name', () => {
+    rejects({ trailBucketName: 's3://org-trail-logs/org/AWSLogs/' }, /context "trailBucketName".*-c trailBucketName=org-trail-logs/);
+  });
+
+  it.each([['Org_Trail'], ['ab'], ['192.168.1.1'], ['a..b'], ['-leading']])('rejects %s, naming the key and the rule', (name) => {
+    rejects({ trailBucketName: name }, /context "trailBucketName": ".*" is not a valid S3 bucket name/);
+  });
+
+  it('rejects a value that is not text', () => {
+    rejects({ trailBucketName: 42 }, /context "trailBucketName": expected a string/);
+  });
+});
+
+describe('trailKeyPrefix', () => {
+  it('is normalized to end with one slash', () => {
+    expect(read({ trailBucketName: 'b-u-c', trailKeyPrefix: 'org/trails' }).trail).toMatchObject({ keyPrefix: 'org/trails/' });
+    expect(read({ trailBucketName: 'b-u-c', trailKeyPrefix: 'org//' }).trail).toMatchObject({ keyPrefix: 'org/' });
+  });
+
+  it('needs trailBucketName', () => {
+    rejects({ trailKeyPrefix: 'org' }, /context "trailKeyPrefix": only applies to an existing trail bucket. Also set trailBucketName/);
+  });
+
+  it("rejects the AWSLogs/ part that CloudTrail adds itself, and says what to give", () => {
+    rejects({ trailBucketName: 'b-u-c', trailKeyPrefix: 'org/AWSLogs/111122223333' }, /includes the AWSLogs\/ part.*-c trailKeyPrefix=org\./);
+    rejects({ trailBucketName: 'b-u-c', trailKeyPrefix: 'AWSLogs/' }, /Leave trailKeyPrefix unset/);
+  });
+
+  it('rejects a leading slash', () => {
+    rejects({ trailBucketName: 'b-u-c', trailKeyPrefix: '/org' }, /context "trailKeyPrefix": "\/org" is not an S3 key prefix/);
+  });
+});
+
+describe('trailKmsKeyArn', () => {
+  it('needs trailBucketName', () => {
+    rejects({ trailKmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab' }, /context "trailKmsKeyArn": only applies to an existing trail bucket/);
+  });
+
+  it('rejects an alias ARN, since IAM grants on key ARNs', () => {
+    rejects({ trailBucketName: 'b-u-c', trailKmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:alias/cloudtrail' }, /is an alias ARN. Give the full key ARN/);
+  });
+
+  it('rejects a bare key id', () => {
+    rejects({ trailBucketName: 'b-u-c', trailKmsKeyArn: '1234abcd-12ab-34cd-56ef-1234567890ab' }, /is not a KMS key ARN/);
+  });
+});
+
+describe('alertEmails', () => {
+  it('accepts a cdk.json list, a JSON list as text, or comma-separated text, and drops duplicates and blanks', () => {
+    expect(read({ alertEmails: ['a@example.com', 'A@example.com'] }).alertEmails).toEqual(['a@example.com']);
+    expect(read({ alertEmails: '["a@example.com","b@example.com"]' }).alertEmails).toEqual(['a@example.com', 'b@example.com']);
+    expect(read({ alertEmails: ' a@example.com ,, b@example.com ' }).alertEmails).toEqual(['a@example.com', 'b@example.com']);
+  });
+
+  it.each([['secops'], ['a@example.com;b@example.com'], ['"Sec Ops" <secops@example.com>']])('rejects %s with an example of the expected form', (value) => {
+    rejects({ alertEmails: value }, /context "alertEmails": .* is not an email address\. Give a list, e\.g\./);
+  });
+
+  it('rejects a JSON value that is not a list', () => {
+    rejects({ alertEmails: { to: 'a@example.com' } }, /context "alertEmails": expected a list of email addresses/);
+    rejects({ alertEmails: '[not json' }, /context "alertEmails": is not valid JSON/);
+  });
+});
+
+describe('Slack', () => {
+  it('needs both IDs', () => {
+    rejects({ slackWorkspaceId: 'T07EXAMPLE' }, /context "slackChannelId": is missing while slackWorkspaceId is set/);
+    rejects({ slackChannelId: 'C07EXAMPLE1' }, /context "slackWorkspaceId": is missing while slackChannelId is set/);
+  });
+
+  it('rejects a channel name or a link pasted instead of an ID', () => {
+    rejects({ slackWorkspaceId: 'T07EXAMPLE', slackChannelId: '#security-alerts' }, /context "slackChannelId": "#security-alerts" is not a Slack channel ID.*not the #channel-name/);
+    rejects({ slackWorkspaceId: 'https://acme.slack.com', slackChannelId: 'C07EXAMPLE1' }, /context "slackWorkspaceId": .* is not a Slack workspace ID/);
+  });
+});
+
+describe('ruleConfig', () => {
+  it('is validated with the same schema as the function, naming the context key', () => {
+    rejects({ ruleConfig: { disabledRules: ['no-such-rule'] } }, /context "ruleConfig": "disabledRules" names unknown rule "no-such-rule"/);
+    rejects({ ruleConfig: { minSeverity: 'urgent' } }, /context "ruleConfig": "minSeverity" must be one of/);
+  });
+
+  it('reports text that is not JSON, with the shell quoting that fixes it', () => {
+    rejects({ ruleConfig: '{minSeverity: high}' }, /context "ruleConfig": not valid JSON .*-c 'ruleConfig=\{"minSeverity":"high"\}'/);
+  });
+});
+
+describe('misspelled keys', () => {
+  it.each([['trailBucket'], ['TrailBucketName'], ['alertEmail'], ['slackChanelId']])('stops %s from being silently ignored', (key) => {
+    rejects({ [key]: 'x' }, new RegExp(`context "${key}": not a setting of acm-sentinel\\. Did you mean`));
+  });
+});
