@@ -16,7 +16,7 @@ export interface AnalyzeOptions {
 export interface AnalyzeResult {
   readonly stats: ScanStats;
   readonly alerts: Alert[];
-  /** True when the object held no bytes at all (a marker object): a skip, not an error. */
+  /** True when the object held nothing (a 0-byte marker object, or gzip of nothing): a skip, not an error. */
   readonly empty: boolean;
 }
 
@@ -53,21 +53,21 @@ export function describeReadFailure(name: string, err: unknown): LogObjectReadEr
 export async function analyzeLogStream(bytes: AsyncIterable<Uint8Array>, options: AnalyzeOptions): Promise<AnalyzeResult> {
   const stats: ScanStats = { records: 0, acmRecords: 0 };
   const alerts: Alert[] = [];
-  let rawBytes = 0;
-  async function* counted(): AsyncGenerator<Uint8Array> {
-    for await (const chunk of bytes) {
-      rawBytes += chunk.length;
+  let decodedBytes = 0;
+  async function* counted(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const chunk of source) {
+      decodedBytes += chunk.length;
       yield chunk;
     }
   }
   try {
-    const decoded = decodeLogBytes(counted(), options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES);
+    const decoded = counted(decodeLogBytes(bytes, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES));
     for await (const record of scanWatchedRecords(decoded, stats)) {
       const verdict = options.engine.evaluate(record);
       if (verdict?.alert) alerts.push(buildAlert(record, verdict.rule, options.name));
     }
   } catch (err) {
-    if (rawBytes === 0 && err instanceof LogFormatError) return { stats, alerts, empty: true };
+    if (decodedBytes === 0 && err instanceof LogFormatError) return { stats, alerts, empty: true };
     throw describeReadFailure(options.name, err);
   }
   return { stats, alerts, empty: false };
