@@ -192,15 +192,18 @@ function readRuleConfig(lookup: Lookup): RuleConfig {
   return parseRuleConfig(value, source);
 }
 
-// Only plain names are checked for typos: CDK's own keys contain ':', '@' or '/'.
+// Only plain names are checked for typos: CDK's own keys contain ':', '@' or '/'. A key that
+// starts like one of ours, or is a letter or two away from one, is taken for a misspelling.
+const OUR_WORDS = /^(trail|alert|slack|rule|email)/i;
+
 function rejectMisspelledKeys(allKeys: readonly string[]): void {
   const known = CONTEXT_KEYS as readonly string[];
   for (const key of allKeys) {
     if (known.includes(key) || /[:@/]/.test(key)) continue;
-    const near = known.find((k) => k.toLowerCase() === key.toLowerCase() || editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
-    if (near) {
-      throw new ConfigError(`context "${key}": not a setting of acm-sentinel. Did you mean "${near}"? (settings: ${known.join(', ')})`);
-    }
+    const distances = known.map((k) => ({ k, d: editDistance(k.toLowerCase(), key.toLowerCase()) })).sort((a, b) => a.d - b.d);
+    const nearest = distances[0];
+    if (!nearest || (nearest.d > 2 && !OUR_WORDS.test(key))) continue;
+    throw new ConfigError(`context "${key}": not a setting of acm-sentinel. Did you mean "${nearest.k}"? (settings: ${known.join(', ')})`);
   }
 }
 

@@ -56,7 +56,7 @@ export class TrailSource extends Construct {
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [logFiles] }));
     // The finding names the resource as cdk-nag renders it, so only this wildcard is acknowledged.
     const rendered = flattenCfnReference(Stack.of(this).resolve(logFiles));
-    Validations.of(role).acknowledge({
+    Validations.of(role.node.tryFindChild('DefaultPolicy') ?? role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${rendered}]`,
       reason: `Log files get new keys every few minutes, so their ARNs can only be matched by a wildcard; it is confined to the trail's ${this.logFilesPrefix} prefix and to s3:GetObject.`,
     });
@@ -84,7 +84,7 @@ export class TrailSource extends Construct {
     // CDK adds the handler once per stack, under an id of its own choosing.
     const handler = Stack.of(this).node.children.find((child) => child.node.id.startsWith('BucketNotificationsHandler'));
     if (handler) {
-      Validations.of(handler).acknowledge({
+      Validations.of(handler.node.tryFindChild('Role') ?? handler).acknowledge({
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         reason:
           "CDK's bucket notification custom resource handler writes its own logs through AWSLambdaBasicExecutionRole; its S3 permissions are limited to this bucket's notification configuration, and it runs only during deployments.",
@@ -118,10 +118,6 @@ export class TrailSource extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy: RemovalPolicy.RETAIN,
       lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365), abortIncompleteMultipartUploadAfter: Duration.days(7) }],
-    });
-    Validations.of(accessLogs).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason: 'This bucket is the access-log destination of the trail bucket; logging access to it would need yet another bucket, without end.',
     });
 
     const key = new kms.Key(this, 'LogFilesKey', {

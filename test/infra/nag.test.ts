@@ -60,7 +60,7 @@ describe.each(CONFIGURATIONS)('cdk-nag AWS Solutions checks on %s', (_name, cont
     (pack as unknown as { isAcknowledged: () => boolean }).isAcknowledged = () => false;
     const found = pack.validateScope(app).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`));
     for (const ack of acknowledgements(app)) {
-      expect(found.some((f) => f.startsWith(`${ack.id} ${ack.path}`))).toBe(true);
+      expect({ ack: `${ack.id} ${ack.path}`, found: found.some((f) => f.startsWith(`${ack.id} ${ack.path}`)) }).toEqual({ ack: `${ack.id} ${ack.path}`, found: true });
     }
   });
 });
