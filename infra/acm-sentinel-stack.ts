@@ -69,6 +69,10 @@ export class AcmSentinelStack extends Stack {
       description: 'Subscribe more endpoints here; every alert and alarm is published to it.',
     });
     new CfnOutput(this, 'FunctionName', { value: this.sentinel.function.functionName });
+    new CfnOutput(this, 'FunctionRoleArn', {
+      value: this.sentinel.role.roleArn,
+      description: "Name it in the key policy of a trail key held in another account, so the function may decrypt log files.",
+    });
     new CfnOutput(this, 'FailureQueueUrl', {
       value: this.sentinel.failureQueue.queueUrl,
       description: 'S3 events the function could not process; re-drive them once the cause is fixed.',

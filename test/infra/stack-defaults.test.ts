@@ -306,8 +306,8 @@ describe('the alarms', () => {
 });
 
 describe('outputs', () => {
-  it('names the topic, the function, the failure queue and the trail bucket', () => {
-    for (const output of ['AlertTopicArn', 'FunctionName', 'FailureQueueUrl', 'TrailBucketName']) template.hasOutput(output, {});
+  it('names the topic, the function and its role, the failure queue and the trail bucket', () => {
+    for (const output of ['AlertTopicArn', 'FunctionName', 'FunctionRoleArn', 'FailureQueueUrl', 'TrailBucketName']) template.hasOutput(output, {});
   });
 });
 
