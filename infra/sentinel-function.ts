@@ -17,7 +17,7 @@ import type { TrailSource } from './trail-source';
 // large log files. Memory also buys CPU, which gunzip and JSON parsing are bound by.
 /** Memory of the function, in MB. */
 export const SENTINEL_MEMORY_MB = 512;
-/** Timeout of one invocation; a log file of several hundred MB must fit in it. */
+/** Timeout of one invocation, which may carry several large log files. */
 export const SENTINEL_TIMEOUT = Duration.minutes(5);
 
 /** Async retries after the first attempt: Lambda's maximum, since a lost alert costs more than a repeated one. */
