@@ -47,23 +47,23 @@ function regionOf(arn: string): string | undefined {
   return arn.split(':')[3] || undefined;
 }
 
-const console = (region: string, path: string): string => `https://${region}.console.aws.amazon.com/${path}`;
+const consoleUrl = (region: string, path: string): string => `https://${region}.console.aws.amazon.com/${path}`;
 
 /** Console links: the CloudTrail event, and the first certificate or CA the call touched, in its own region. */
 export function linksFor(record: CloudTrailRecord, eventId: string, region: string, resources: readonly string[]): Alert['links'] {
   const links: Alert['links'] = {
-    cloudTrail: console(region, `cloudtrailv2/home?region=${region}#/events/${encodeURIComponent(eventId)}`),
+    cloudTrail: consoleUrl(region, `cloudtrailv2/home?region=${region}#/events/${encodeURIComponent(eventId)}`),
   };
   const certificate = resources.find((arn) => /^arn:aws[a-z-]*:acm:/.test(arn));
   const authority = resources.find((arn) => /^arn:aws[a-z-]*:acm-pca:[^:]*:[^:]*:certificate-authority\//.test(arn));
   if (certificate) {
     const certRegion = regionOf(certificate) ?? region;
     const id = certificate.split('/').pop() ?? '';
-    links.console = console(certRegion, `acm/home?region=${certRegion}#/certificates/${encodeURIComponent(id)}`);
+    links.console = consoleUrl(certRegion, `acm/home?region=${certRegion}#/certificates/${encodeURIComponent(id)}`);
   } else if (authority) {
     const caRegion = regionOf(authority) ?? region;
     const caArn = authority.split('/certificate/')[0] ?? authority;
-    links.console = console(caRegion, `acm-pca/home?region=${caRegion}#/details?arn=${encodeURIComponent(caArn)}`);
+    links.console = consoleUrl(caRegion, `acm-pca/home?region=${caRegion}#/details?arn=${encodeURIComponent(caArn)}`);
   }
   return links;
 }
