@@ -29,8 +29,10 @@ const DEADLINE_MARGIN_MS = 1000;
 export function loadSlackConfig(env: NodeJS.ProcessEnv): Readonly<{ webhookSecretId: string }> {
   const secretId = env[SLACK_ENV.webhookSecretId]?.trim();
   if (!secretId || !SECRET_ID.test(secretId)) {
+    // The value is not repeated: a common slip is to put the webhook URL itself here.
+    const got = !secretId ? 'it is not set' : /^https?:/i.test(secretId) ? 'it holds a URL; store the URL in the secret and put the secret name here' : 'it is neither';
     throw new ConfigError(
-      `${SLACK_ENV.webhookSecretId} must be the name or ARN of the Secrets Manager secret holding the Slack webhook URL (got ${secretId ? `"${secretId}"` : 'nothing'}); the CDK option slackWebhookSecretName sets it`,
+      `${SLACK_ENV.webhookSecretId} must be the name or ARN of the Secrets Manager secret holding the Slack webhook URL (${got}); the CDK option slackWebhookSecretName sets it`,
     );
   }
   return Object.freeze({ webhookSecretId: secretId });
@@ -59,6 +61,16 @@ function actorFrom(value: unknown): Actor {
   return actor;
 }
 
+/** A burst summary as the renderer reads it, or nothing when the message's is malformed. */
+function stormFrom(value: unknown): Alert['storm'] {
+  if (!isObject(value)) return undefined;
+  const { count, firstEventTime, lastEventTime, eventIds, resourceCount, part } = value;
+  if (typeof count !== 'number' || typeof resourceCount !== 'number' || typeof firstEventTime !== 'string' || typeof lastEventTime !== 'string') return undefined;
+  const storm: NonNullable<Alert['storm']> = { count, firstEventTime, lastEventTime, eventIds: stringsOf(eventIds), resourceCount };
+  if (isObject(part) && typeof part.index === 'number' && typeof part.of === 'number') storm.part = { index: part.index, of: part.of };
+  return storm;
+}
+
 /**
  * The alert object out of a parsed message. Only the fields a header needs are required;
  * the rest default, and fields this version does not know are carried through, so a newer
@@ -74,8 +86,11 @@ function alertFrom(doc: Record<string, unknown>): Alert | string {
   if (missing.length) return `the message is not an acm-sentinel alert (missing or invalid: ${missing.join(', ')})`;
   const links = isObject(doc.links) ? doc.links : {};
   const consoleLink = stringOf(links.console);
+  const storm = stormFrom(doc.storm);
+  const { storm: _unchecked, ...rest } = doc;
   return {
-    ...doc,
+    ...rest,
+    ...(storm ? { storm } : {}),
     ruleId: doc.ruleId as string,
     severity: severity as Severity,
     title: doc.title as string,
@@ -201,7 +216,7 @@ export function createSlackNotifier(options: SlackNotifierOptions = {}) {
       const { messageId, alert, attributes } = notification;
       if (!alert) {
         logger.error('unreadable sns message', { messageId, problem: notification.problem, ruleId: attributes.ruleId, severity: attributes.severity });
-        failures.push({ messageId, error: new InvocationFailedError(`SNS message ${messageId}: ${notification.problem}; publish alerts with acm-sentinel's alert topic`) });
+        failures.push({ messageId, error: new InvocationFailedError(`SNS message ${messageId}: ${notification.problem}; subscribe this function to acm-sentinel's alert topic only`) });
         continue;
       }
       if (stoppedBy) {

@@ -1,5 +1,5 @@
 import type { Alert, Severity } from '../types';
-import { actorLabel, summarySentence } from './summary';
+import { actorLabel, stormLine, summarySentence } from './summary';
 
 /**
  * Slack's documented Block Kit limits that an alert can reach. Exceeding any of them makes an
@@ -118,21 +118,25 @@ function clipPlain(plain: string, max: number): string {
   return `${cut}${ELLIPSIS}`;
 }
 
-/** Lists ARNs as code, one per line, as many as fit in `max`, then "…and N more". */
-function resourceList(resources: readonly string[], max: number): string {
+// More would bury the other facts; the CloudTrail event and the JSON message list them all.
+const RESOURCES_LISTED = 10;
+
+/**
+ * Lists ARNs as code, one per line, the first ten or as many as fit in `max`, then "…and N
+ * more". `total` counts resources the alert does not list (a burst summary carries ten).
+ */
+function resourceList(resources: readonly string[], total: number, max: number): string {
   const lines: string[] = [];
   let used = 0;
   for (const [i, arn] of resources.entries()) {
     const line = code(arn, 400);
-    const remainder = resources.length - i - 1;
-    const reserve = remainder > 0 ? `\n…and ${remainder} more`.length : 0;
-    if (used + line.length + 1 + reserve > max) {
-      lines.push(`…and ${resources.length - i} more`);
-      break;
-    }
+    const reserve = `\n…and ${total} more`.length;
+    if (i === RESOURCES_LISTED || used + line.length + 1 + reserve > max) break;
     lines.push(line);
     used += line.length + 1;
   }
+  const more = total - lines.length;
+  if (more > 0) lines.push(`…and ${more} more`);
   return lines.join('\n');
 }
 
@@ -158,8 +162,9 @@ function outcome(alert: Alert): string {
 }
 
 /**
- * The facts beside the summary, in reading order. Adding a fact (say, the span of a burst of
- * calls) is one row here; Slack's limit of 10 fields per section is checked in the tests.
+ * The facts beside the summary, in reading order; a summary of a burst of calls adds its span
+ * and counts. Adding a fact is one row here; Slack allows 10 fields in a section, so the rows an
+ * alert can fill at once must stay within 10 (the tests render the fullest alerts).
  */
 const FIELD_ROWS: readonly FieldRow[] = [
   {
@@ -171,23 +176,27 @@ const FIELD_ROWS: readonly FieldRow[] = [
   },
   { label: 'Session issuer & MFA', value: session },
   { label: 'When', value: (alert) => (alert.eventTime ? text(alert.eventTime, 100) : undefined) },
+  { label: 'Burst', value: (alert) => (alert.storm ? text(stormLine(alert) ?? '', 600) || undefined : undefined) },
   { label: 'Account / region', value: (alert) => `${code(alert.accountId || 'unknown', 100)} / ${code(alert.awsRegion || 'unknown', 100)}` },
   { label: 'From IP', value: (alert) => (alert.sourceIPAddress ? code(alert.sourceIPAddress, 200) : undefined) },
   { label: 'User agent', value: (alert) => (alert.userAgent ? code(alert.userAgent, 600) : undefined) },
-  { label: 'Call', value: (alert) => code(`${alert.eventSource} ${alert.eventName}`, 300) },
   { label: 'Outcome', value: outcome },
   {
     label: 'Resources',
-    value: (alert, max) => (alert.resources.length ? resourceList(alert.resources, max) : undefined),
+    value: (alert, max) => {
+      const total = Math.max(alert.storm?.resourceCount ?? 0, alert.resources.length);
+      return total ? resourceList(alert.resources, total, max) : undefined;
+    },
   },
 ];
 
 function fields(alert: Alert): SlackMrkdwn[] {
-  return FIELD_ROWS.slice(0, SLACK_LIMITS.fields).flatMap(({ label, value }) => {
-    const heading = `*${label}*\n`;
-    const shown = value(alert, SLACK_LIMITS.fieldText - heading.length);
-    return shown ? [{ type: 'mrkdwn' as const, text: fit(`${heading}${shown}`, SLACK_LIMITS.fieldText) }] : [];
+  const shown = FIELD_ROWS.flatMap(({ label, value }) => {
+    const heading = `*${escapeMrkdwn(label)}*\n`;
+    const fact = value(alert, SLACK_LIMITS.fieldText - heading.length);
+    return fact ? [{ type: 'mrkdwn' as const, text: fit(`${heading}${fact}`, SLACK_LIMITS.fieldText) }] : [];
   });
+  return shown.slice(0, SLACK_LIMITS.fields);
 }
 
 function guidance(alert: Alert): string | undefined {
@@ -199,17 +208,32 @@ function guidance(alert: Alert): string | undefined {
 }
 
 function context(alert: Alert): SlackMrkdwn[] {
+  const otherEvents = alert.storm ? alert.storm.eventIds.filter((id) => id !== alert.eventId).length : 0;
   const elements = [
     `Rule ${code(alert.ruleId, 300)}`,
-    alert.eventId ? `Event ${code(alert.eventId, 300)}` : undefined,
+    `Call ${code(`${alert.eventSource} ${alert.eventName}`, 300)}`,
+    alert.eventId ? `Event ${code(alert.eventId, 300)}${otherEvents ? ` and ${otherEvents} more (the JSON message lists every event ID)` : ''}` : undefined,
     alert.logFile ? `Log file ${code(alert.logFile, 1200)}` : undefined,
   ];
   return elements.filter((element): element is string => Boolean(element)).map((element) => ({ type: 'mrkdwn', text: element }));
 }
 
-/** A link is only a button when Slack will accept it: an https URL within the length limit. */
+// The links are built from record fields; a forged log file must not turn a button into a link
+// to some other site, so only the AWS consoles' hosts are linked.
+const CONSOLE_HOST = /(^|\.)console\.(aws\.amazon\.com|amazonaws-us-gov\.com|amazonaws\.cn)$/;
+
+function isConsoleUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' && CONSOLE_HOST.test(parsed.hostname) && !parsed.username && !parsed.password;
+  } catch {
+    return false;
+  }
+}
+
+/** A link is only a button when Slack will accept it and it leads to an AWS console. */
 function button(label: string, url: string | undefined, actionId: string): SlackLinkButton[] {
-  if (!url || url.length > SLACK_LIMITS.buttonUrl || !/^https:\/\/[^\s<>|]+$/.test(url)) return [];
+  if (!url || url.length > SLACK_LIMITS.buttonUrl || !isConsoleUrl(url)) return [];
   return [{ type: 'button', text: { type: 'plain_text', text: clipPlain(label, SLACK_LIMITS.buttonText) }, url, action_id: actionId }];
 }
 
