@@ -133,3 +133,11 @@ describe('renderings', () => {
     expect(renderChatNotification(first!).metadata.threadId).toBe(renderChatNotification(second!).metadata.threadId);
   });
 });
+
+describe('links from hostile records', () => {
+  it('never puts a malformed region into a console host name', async () => {
+    const [alert] = await alertsFor({ Records: [record({ awsRegion: 'evil.example.com/x?', requestParameters: { certificateArn: 'arn:aws:acm:evil.example.com#:111122223333:certificate/abc' } })] });
+    expect(alert!.links.cloudTrail.startsWith('https://us-east-1.console.aws.amazon.com/')).toBe(true);
+    expect(alert!.links.console!.startsWith('https://us-east-1.console.aws.amazon.com/acm/')).toBe(true);
+  });
+});

@@ -43,14 +43,19 @@ export function actorName(actor: Actor): string {
   return actor.invokedBy ?? actor.principalId ?? actor.type;
 }
 
+// Links are built from record fields; only a well-formed region name may become part of a host name.
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+const safeRegion = (region: string | undefined): string | undefined => (region && REGION.test(region) ? region : undefined);
+
 function regionOf(arn: string): string | undefined {
-  return arn.split(':')[3] || undefined;
+  return safeRegion(arn.split(':')[3]);
 }
 
 const consoleUrl = (region: string, path: string): string => `https://${region}.console.aws.amazon.com/${path}`;
 
 /** Console links: the CloudTrail event, and the first certificate or CA the call touched, in its own region. */
-export function linksFor(record: CloudTrailRecord, eventId: string, region: string, resources: readonly string[]): Alert['links'] {
+export function linksFor(eventId: string, recordRegion: string, resources: readonly string[]): Alert['links'] {
+  const region = safeRegion(recordRegion) ?? 'us-east-1';
   const links: Alert['links'] = {
     cloudTrail: consoleUrl(region, `cloudtrailv2/home?region=${region}#/events/${encodeURIComponent(eventId)}`),
   };
@@ -89,7 +94,7 @@ export function buildAlert(record: CloudTrailRecord, rule: EffectiveRule, logFil
     details: (redact(record.requestParameters ?? {}) as Record<string, unknown>) ?? {},
     why: rule.why,
     nextSteps: [...rule.nextSteps],
-    links: linksFor(record, eventId, region, resources),
+    links: linksFor(eventId, region, resources),
   };
   if (record.sourceIPAddress) alert.sourceIPAddress = record.sourceIPAddress;
   if (record.userAgent) alert.userAgent = redactText(record.userAgent);
