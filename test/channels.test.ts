@@ -1,6 +1,7 @@
 /**
  * Every sample record through every channel: the email text, the Amazon Q Developer custom
- * notification (checked against its documented schema) and the SNS message limits. A golden copy
+ * notification (checked against its documented schema), the Slack Block Kit message (limits are
+ * in slack-blocks.test.ts) and the SNS message limits. A golden copy
  * of each rendering of a few samples is kept in events/rendered/ for reviewers; refresh them with
  * `UPDATE_RENDERED=1 npx jest test/channels.test.ts` after an intended change.
  */
@@ -8,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { renderChatNotification } from '../lambda/core/render/chat';
 import { renderEmail } from '../lambda/core/render/email';
+import { renderSlackMessage } from '../lambda/core/render/slack-blocks';
 import { buildSnsMessage, snsMessageSize, SNS_MAX_MESSAGE_BYTES } from '../lambda/core/render/sns-message';
 import { foldStorms } from '../lambda/core/storm';
 import type { Alert } from '../lambda/core/types';
@@ -97,6 +99,7 @@ describe('every sample through every channel', () => {
     const renderings: Array<[string, string]> = [
       [`${base}.email.txt`, renderEmail(alert)],
       [`${base}.chat.json`, `${JSON.stringify(renderChatNotification(alert), null, 2)}\n`],
+      [`${base}.slack.json`, `${JSON.stringify(renderSlackMessage(alert), null, 2)}\n`],
     ];
     for (const [file, rendered] of renderings) {
       const golden = path.join(RENDERED_DIR, file);
