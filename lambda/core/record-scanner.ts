@@ -1,20 +1,39 @@
-import { extractRecords, isWatchedRecord, LogFormatError } from './records';
+import { RecordSplitter, type Candidate } from './record-splitter';
+import { extractRecords, isWatchedRecord, LogFormatError, unwrapEnvelope } from './records';
 import type { CloudTrailRecord, ScanStats } from './types';
 
 /**
  * The ACM and ACM Private CA records of one decompressed log file, in file order. Counts every
  * record seen into `stats`. Throws LogFormatError when the bytes are not a CloudTrail log.
+ *
+ * A CloudTrail file (`{"Records":[...]}`) is split into records as it streams, in memory that
+ * does not grow with the file; only records whose bytes could name ACM are parsed, and each is
+ * confirmed on the parsed object, so text inside other records never counts. Records are
+ * yielded as they are found: when a later part of the file turns out to be invalid, this throws
+ * after them, and the file must be treated as unreadable as a whole (as analyzeLogStream does).
+ * Other shapes (a bare record, an EventBridge envelope) are parsed whole.
  */
 export async function* scanWatchedRecords(
   bytes: AsyncIterable<Uint8Array>,
   stats: ScanStats,
 ): AsyncGenerator<CloudTrailRecord> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of bytes) chunks.push(chunk);
-  const text = Buffer.concat(chunks).toString('utf8');
+  const splitter = new RecordSplitter();
+  for await (const chunk of bytes) {
+    const { records, candidates } = splitter.write(chunk);
+    stats.records += records;
+    for (const candidate of candidates) {
+      const record = unwrapEnvelope(parseCandidate(candidate));
+      if (isWatchedRecord(record)) {
+        stats.acmRecords += 1;
+        yield record;
+      }
+    }
+  }
+  const whole = splitter.end();
+  if (!whole) return;
   let document: unknown;
   try {
-    document = JSON.parse(text);
+    document = JSON.parse(whole.toString('utf8'));
   } catch (err) {
     throw new LogFormatError(`not valid JSON${jsonErrorPosition(err)}`);
   }
@@ -24,6 +43,14 @@ export async function* scanWatchedRecords(
       stats.acmRecords += 1;
       yield record;
     }
+  }
+}
+
+function parseCandidate({ bytes, offset }: Candidate): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new LogFormatError(`not valid JSON: invalid record (the record starting at byte ${offset})`);
   }
 }
 

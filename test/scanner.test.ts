@@ -1,0 +1,168 @@
+/**
+ * The streaming scanner on the shapes and failures users meet: CloudTrail files in any chunking,
+ * bare records and EventBridge envelopes, records bigger than the scanner's window, and broken
+ * files, whose errors say where but never quote what.
+ */
+import { gzipSync } from 'node:zlib';
+import { analyzeLogStream } from '../lambda/core/analyze';
+import { createRuleEngine } from '../lambda/core/evaluate';
+import { RecordSplitter } from '../lambda/core/record-splitter';
+import { IN_CAPACITY } from '../lambda/core/record-splitter-kernel';
+import { scanWatchedRecords } from '../lambda/core/record-scanner';
+import { buildAlert } from '../lambda/core/alert';
+import { extractRecords, isWatchedRecord, LogFormatError, NotCloudTrailError } from '../lambda/core/records';
+import { DEFAULT_RULE_CONFIG } from '../lambda/core/rule-config';
+import type { ScanStats } from '../lambda/core/types';
+import { chunked, record } from './support';
+
+async function scan(bytes: Uint8Array | string, size = 64 * 1024) {
+  const stats: ScanStats = { records: 0, acmRecords: 0 };
+  const records: unknown[] = [];
+  for await (const r of scanWatchedRecords(chunked(typeof bytes === 'string' ? Buffer.from(bytes) : bytes, size), stats)) records.push(r);
+  return { records, stats };
+}
+
+async function scanError(bytes: Uint8Array | string, size = 64 * 1024): Promise<Error> {
+  return scan(bytes, size).then(
+    () => {
+      throw new Error('expected the scan to fail');
+    },
+    (err: Error) => err,
+  );
+}
+
+const kms = record({ eventSource: 'kms.amazonaws.com', eventName: 'Decrypt', eventID: 'kms' });
+const exportCert = record({ eventName: 'ExportCertificate', eventID: 'export' });
+const issue = record({ eventSource: 'acm-pca.amazonaws.com', eventName: 'IssueCertificate', eventID: 'issue' });
+const envelope = (detail: object) => ({ version: '0', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.acm', detail });
+
+describe('scanWatchedRecords', () => {
+  it('yields the ACM and ACM PCA records of a CloudTrail file in order, and counts every record', async () => {
+    const file = JSON.stringify({ Records: [kms, exportCert, kms, issue, kms] });
+    expect(await scan(file)).toEqual({ records: [exportCert, issue], stats: { records: 5, acmRecords: 2 } });
+  });
+
+  it('never reports text inside another record as a finding', async () => {
+    const decoy = record({
+      eventSource: 'kms.amazonaws.com',
+      eventName: 'Decrypt',
+      userIdentity: { type: 'AWSService', invokedBy: 'acm.amazonaws.com' },
+      requestParameters: { note: '{"eventSource":"acm.amazonaws.com","eventName":"ExportCertificate"}', '"eventSource"': 'acm-pca.amazonaws.com' },
+    });
+    expect(await scan(JSON.stringify({ Records: [decoy, decoy] }))).toEqual({ records: [], stats: { records: 2, acmRecords: 0 } });
+  });
+
+  it('reads an event source written with \\u escapes the way JSON.parse does', async () => {
+    const file = JSON.stringify({ Records: [exportCert] }).replace('"acm.amazonaws.com"', '"\\u0061\\u0063\\u006d.amazonaws.com"');
+    expect(await scan(file)).toEqual({ records: [exportCert], stats: { records: 1, acmRecords: 1 } });
+  });
+
+  it('unwraps EventBridge envelopes inside Records, and accepts a bare record or a bare envelope', async () => {
+    expect((await scan(JSON.stringify({ Records: [envelope(exportCert), kms] }))).records).toEqual([exportCert]);
+    expect(await scan(JSON.stringify(exportCert))).toEqual({ records: [exportCert], stats: { records: 1, acmRecords: 1 } });
+    expect(await scan(JSON.stringify(envelope(issue)))).toEqual({ records: [issue], stats: { records: 1, acmRecords: 1 } });
+  });
+
+  it('finds the same records whether the bytes arrive whole, byte by byte, or split inside a multi-byte character', async () => {
+    const file = JSON.stringify({ Records: [record({ eventName: 'ExportCertificate', userAgent: 'café 東京 😀' }), kms] }, null, 2);
+    const whole = await scan(file);
+    expect(whole.stats).toEqual({ records: 2, acmRecords: 1 });
+    expect(await scan(file, 1)).toEqual(whole);
+    const bytes = Buffer.from(file);
+    const inside = bytes.indexOf(Buffer.from('東')) + 1;
+    for (const size of [inside, inside + 1, 3, 5]) expect(await scan(bytes, size)).toEqual(whole);
+  });
+
+  it('handles records larger than the scanning window, and chunks larger than it', async () => {
+    const big = record({ eventName: 'ImportCertificate', requestParameters: { tags: 'x'.repeat(IN_CAPACITY * 2 + 17) } });
+    const file = JSON.stringify({ Records: [kms, big, exportCert] });
+    const expected = { records: [big, exportCert], stats: { records: 3, acmRecords: 2 } };
+    expect(await scan(file, file.length)).toEqual(expected);
+    expect(await scan(file, 100_003)).toEqual(expected);
+  });
+
+  it('keeps members after Records, as a full parse would', async () => {
+    expect(await scan(JSON.stringify({ Records: [exportCert], digest: { files: [1, 2] } }))).toEqual({ records: [exportCert], stats: { records: 1, acmRecords: 1 } });
+    expect(await scan(JSON.stringify({ version: 1, Records: [exportCert] }))).toEqual({ records: [exportCert], stats: { records: 1, acmRecords: 1 } });
+  });
+
+  it('counts values in Records that are not records, as a full parse does', async () => {
+    expect(await scan('{"Records":[1, "two", null, [3], {"x":4}, true, -5.5e3]}')).toEqual({ records: [], stats: { records: 7, acmRecords: 0 } });
+  });
+
+  it('accepts deep nesting, as JSON.parse does', async () => {
+    const depth = 100_000;
+    const file = `{"Records":[${JSON.stringify(exportCert).slice(0, -1)},"deep":${'['.repeat(depth)}${']'.repeat(depth)}}]}`;
+    expect((await scan(file)).stats).toEqual({ records: 1, acmRecords: 1 });
+  });
+});
+
+describe('scanWatchedRecords on broken files', () => {
+  const secret = 'SECRET-PASSPHRASE-0123';
+
+  it.each([
+    ['cut short inside a record', `{"Records":[{"a":"${secret}"`, /not valid JSON: the document ends inside the Records array \(at byte 41\)/],
+    ['cut short after the array', '{"Records":[]', /not valid JSON: the document ends before its closing brace/],
+    ['a raw line break in a string', `{"Records":[{"a":"${secret}\n"}]}`, /not valid JSON: control character where JSON allows none \(at byte 40\)/],
+    ['a bad escape', `{"Records":[{"a":"\\x${secret}"}]}`, /not valid JSON: invalid escape sequence in a string \(at byte 19\)/],
+    ['a \\u escape with too few digits', `{"Records":[{"a":"\\u12${secret}"}]}`, /not valid JSON: invalid escape sequence in a string \(at byte 22\)/],
+    ['a backslash outside strings', `{"Records":[{"a":\\"${secret}"}]}`, /not valid JSON: backslash outside a string \(at byte 17\)/],
+    ['mismatched brackets', `{"Records":[{"a":["${secret}"}]}`, /not valid JSON: mismatched bracket \(at byte 42\)/],
+    ['a missing comma between records', `{"Records":[{"a":"${secret}"} {}]}`, /not valid JSON: unexpected character in the Records array \(at byte 43\)/],
+    ['a trailing comma', `{"Records":[{"a":"${secret}"},]}`, /not valid JSON: unexpected character in the Records array \(at byte 43\)/],
+    ['an invalid value in Records', `{"Records":[nul, "${secret}"]}`, /not valid JSON: invalid value in the Records array \(at byte 12\)/],
+    ['data after the document', `{"Records":[]} ${secret}`, /not valid JSON: unexpected data after the end of the document \(at byte 15\)/],
+    ['an invalid ACM record', `{"Records":[{"eventSource":"acm.amazonaws.com","a":tru,"b":"${secret}"}]}`, /not valid JSON: invalid record \(the record starting at byte 12\)/],
+    ['not JSON at all', `${secret} is not JSON`, /^not valid JSON$/],
+  ])('rejects a file with %s, saying where but not what', async (_name, file, message) => {
+    const err = await scanError(file);
+    expect(err).toBeInstanceOf(LogFormatError);
+    expect(err.message).toMatch(message);
+    expect(err.message).not.toContain(secret);
+    expect(await scanError(file, 1)).toMatchObject({ message: err.message });
+  });
+
+  it('rejects every proper prefix of a file, as a full parse does', async () => {
+    const file = JSON.stringify({ Records: [exportCert, '\\"', [1, 2, { x: '}' }], envelope(issue)] });
+    for (let end = 0; end < file.length; end++) {
+      expect(await scanError(file.slice(0, end), 7)).toBeInstanceOf(LogFormatError);
+    }
+  });
+
+  it('rejects JSON that is not CloudTrail', async () => {
+    expect(await scanError(JSON.stringify({ Type: 'Notification' }))).toBeInstanceOf(NotCloudTrailError);
+    expect(await scanError('{"Records": 5}')).toBeInstanceOf(NotCloudTrailError);
+  });
+
+  it('refuses a second Records member rather than report records a full parse would drop', async () => {
+    const err = await scanError(JSON.stringify({ Records: [exportCert] }).replace(/}$/, ',"Records":[]}'));
+    expect(err.message).toBe('not a CloudTrail log: the document has more than one "Records" member');
+  });
+
+  it('leaves nothing behind between files: a broken file does not affect the next', async () => {
+    await scanError('{"Records":[{"a":"\\');
+    const splitter = new RecordSplitter();
+    expect(splitter.write(Buffer.from('{"Records":[{"eventSource":"acm.amazonaws.com"}]}'))).toMatchObject({ records: 1, candidates: [expect.anything()] });
+    expect(splitter.end()).toBeUndefined();
+  });
+});
+
+describe('analyzeLogStream with the streaming scanner', () => {
+  it('raises the same alerts as a full parse of the same gzipped file', async () => {
+    const records = [kms, exportCert, envelope(record({ eventName: 'DeleteCertificate', eventID: 'del' })), issue, record({ eventSource: 'acm-pca.amazonaws.com', eventName: 'RevokeCertificate', eventID: 'revoke' })];
+    const document = { Records: records };
+    const engine = createRuleEngine(DEFAULT_RULE_CONFIG);
+    const expected = extractRecords(document)
+      .filter(isWatchedRecord)
+      .flatMap((r) => {
+        const verdict = engine.evaluate(r);
+        return verdict?.alert ? [buildAlert(r, verdict.rule, 'f.json.gz')] : [];
+      });
+    expect(expected.length).toBeGreaterThan(1);
+    for (const size of [1, 10, 4096]) {
+      const result = await analyzeLogStream(chunked(gzipSync(JSON.stringify(document)), size), { engine, name: 'f.json.gz' });
+      expect(result.alerts).toEqual(expected);
+      expect(result.stats).toEqual({ records: 5, acmRecords: 4 });
+    }
+  });
+});
