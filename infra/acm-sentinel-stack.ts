@@ -1,10 +1,12 @@
 import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { AlertTopic } from './alert-topic';
+import { DedupeTable } from './dedupe-table';
 import { SentinelAlarms } from './sentinel-alarms';
 import { SentinelFunction } from './sentinel-function';
 import type { SentinelSettings } from './settings';
 import { SlackChannel } from './slack-channel';
+import { SlackWebhook } from './slack-webhook';
 import { TrailSource } from './trail-source';
 
 export interface AcmSentinelStackProps extends StackProps {
@@ -22,8 +24,10 @@ const LOOKS_READ_ONLY = /^(Get|Describe|List|Head)[A-Z]/;
 export class AcmSentinelStack extends Stack {
   readonly trailSource: TrailSource;
   readonly alertTopic: AlertTopic;
+  readonly dedupeTable?: DedupeTable;
   readonly sentinel: SentinelFunction;
   readonly alarms: SentinelAlarms;
+  readonly slackWebhook?: SlackWebhook;
   readonly slack?: SlackChannel;
 
   constructor(scope: Construct, id: string, props: AcmSentinelStackProps) {
@@ -32,27 +36,59 @@ export class AcmSentinelStack extends Stack {
     const alarmNamePrefix = `${this.stackName}-`;
 
     this.trailSource = new TrailSource(this, 'TrailSource', settings.trail);
-    this.alertTopic = new AlertTopic(this, 'AlertTopic', { emails: settings.alertEmails, alarmNamePrefix });
+    this.alertTopic = new AlertTopic(this, 'AlertTopic', {
+      emails: settings.alertEmails,
+      emailMinSeverity: settings.emailMinSeverity,
+      alarmNamePrefix,
+    });
+    if (settings.dedupe) this.dedupeTable = new DedupeTable(this, 'Dedupe');
     this.sentinel = new SentinelFunction(this, 'Sentinel', {
       trailSource: this.trailSource,
       alertTopic: this.alertTopic,
       ruleConfig: settings.ruleConfig,
+      ...(settings.maxDecompressedBytes !== undefined ? { maxDecompressedBytes: settings.maxDecompressedBytes } : {}),
+      ...(this.dedupeTable ? { dedupeTable: this.dedupeTable } : {}),
     });
-    this.alarms = new SentinelAlarms(this, 'Alarms', { sentinel: this.sentinel, alertTopic: this.alertTopic, alarmNamePrefix });
+    this.alarms = new SentinelAlarms(this, 'Alarms', {
+      sentinel: this.sentinel,
+      alertTopic: this.alertTopic,
+      alarmNamePrefix,
+      dedupe: settings.dedupe,
+    });
+
+    if (settings.slackWebhook) {
+      this.slackWebhook = new SlackWebhook(this, 'SlackWebhook', {
+        ...settings.slackWebhook,
+        alertTopic: this.alertTopic,
+        failureQueue: this.sentinel.failureQueue,
+        alarmNamePrefix,
+      });
+    }
 
     if (settings.slack) {
       this.slack = new SlackChannel(this, 'Slack', {
         ...settings.slack,
         configurationName: `${this.stackName}-alerts`,
         topic: this.alertTopic.topic,
-        alarms: this.alarms.alarms,
+        alarms: [...this.alarms.alarms, ...(this.slackWebhook?.alarms ?? [])],
       });
+      if (settings.slackWebhook && settings.slackWebhook.minSeverity !== 'low') {
+        Annotations.of(this).addWarningV2(
+          'acm-sentinel:chatChannelUnfiltered',
+          `slackMinSeverity=${settings.slackWebhook.minSeverity} filters the incoming webhook only: the Amazon Q Developer channel (slackChannelId) still receives every alert, since the service subscribes itself and takes no filter policy.`,
+        );
+      }
     }
 
-    if (settings.alertEmails.length === 0 && !settings.slack) {
+    if (settings.alertEmails.length === 0 && !settings.slack && !settings.slackWebhook) {
       Annotations.of(this).addWarningV2(
         'acm-sentinel:noSubscribers',
         'No alertEmails and no Slack channel: alerts reach no one until something subscribes to the topic (output AlertTopicArn).',
+      );
+    } else if (settings.alertEmails.length === 0 && !settings.slack) {
+      Annotations.of(this).addWarningV2(
+        'acm-sentinel:noAlarmSubscribers',
+        'The Slack webhook receives alerts only, and there are no alertEmails and no Amazon Q Developer channel: the alarms on failures reach no one. Add alertEmails, or subscribe something to the topic (output AlertTopicArn).',
       );
     }
     if (settings.trail.kind === 'new') {
@@ -68,6 +104,12 @@ export class AcmSentinelStack extends Stack {
       value: this.alertTopic.topic.topicArn,
       description: 'Subscribe more endpoints here; every alert and alarm is published to it.',
     });
+    if (this.alertTopic.alarmTopic) {
+      new CfnOutput(this, 'AlarmTopicArn', {
+        value: this.alertTopic.alarmTopic.topicArn,
+        description: 'Alarms only: the email addresses get them here, since their severity filter would drop them from the alert topic.',
+      });
+    }
     new CfnOutput(this, 'FunctionName', { value: this.sentinel.function.functionName });
     new CfnOutput(this, 'FunctionRoleArn', {
       value: this.sentinel.role.roleArn,
@@ -75,8 +117,16 @@ export class AcmSentinelStack extends Stack {
     });
     new CfnOutput(this, 'FailureQueueUrl', {
       value: this.sentinel.failureQueue.queueUrl,
-      description: 'S3 events the function could not process; re-drive them once the cause is fixed.',
+      description: 'Events acm-sentinel could not process (S3 events; with the Slack webhook, also alerts it could not post); re-drive them once the cause is fixed.',
     });
     new CfnOutput(this, 'TrailBucketName', { value: this.trailSource.bucket.bucketName });
+    if (this.dedupeTable) new CfnOutput(this, 'DedupeTableName', { value: this.dedupeTable.table.tableName });
+    if (this.slackWebhook) {
+      new CfnOutput(this, 'SlackNotifierFunctionName', { value: this.slackWebhook.function.functionName });
+      new CfnOutput(this, 'SlackNotifierRoleArn', {
+        value: this.slackWebhook.role.roleArn,
+        description: "Name it in the key policy of the secret's customer managed key, if it has one, so the notifier may decrypt the webhook URL.",
+      });
+    }
   }
 }

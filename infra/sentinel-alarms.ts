@@ -1,20 +1,49 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Construct } from 'constructs';
 import type { AlertTopic } from './alert-topic';
-import type { SentinelFunction } from './sentinel-function';
+import { SENTINEL_METRICS_NAMESPACE, SENTINEL_SERVICE_NAME, type SentinelFunction } from './sentinel-function';
+
+/** How long each alarm's metric is summed over; one bad period is enough to tell someone. */
+export const ALARM_PERIOD = Duration.minutes(5);
 
 export interface SentinelAlarmsProps {
   readonly sentinel: SentinelFunction;
   readonly alertTopic: AlertTopic;
   /** Prefix of every alarm name; the alert topic admits only alarms named with it. */
   readonly alarmNamePrefix: string;
+  /** Whether the function deduplicates through its table, so that losing the table deserves an alarm. @default false */
+  readonly dedupe?: boolean;
+}
+
+/**
+ * An alarm that fires on the first occurrence of `metric` in a period and notifies the alert
+ * topic (and the alarm topic, if any). Shared by every alarm of the stack so they all read alike.
+ */
+export function alarmOnAny(
+  scope: Construct,
+  id: string,
+  props: { alarmName: string; description: string; metric: cloudwatch.IMetric; alertTopic: AlertTopic },
+): cloudwatch.Alarm {
+  const alarm = new cloudwatch.Alarm(scope, id, {
+    alarmName: props.alarmName,
+    alarmDescription: props.description,
+    metric: props.metric,
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    // No data means no invocations and an empty queue: nothing is wrong.
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+  props.alertTopic.notifyOnAlarm(alarm);
+  return alarm;
 }
 
 /**
  * Tells the people who receive alerts when alerts may be missing: the function failed, was
- * throttled, or left events in its failure queue, or Lambda could not even deliver to that queue.
+ * throttled, could not read a log file, or left events in its failure queue, or Lambda could not
+ * even deliver to that queue; and when they may be repeated, because the dedupe table was out of
+ * reach.
  */
 export class SentinelAlarms extends Construct {
   readonly alarms: readonly cloudwatch.Alarm[];
@@ -22,17 +51,18 @@ export class SentinelAlarms extends Construct {
   constructor(scope: Construct, id: string, props: SentinelAlarmsProps) {
     super(scope, id);
     const fn = props.sentinel.function;
-    const period = Duration.minutes(5);
+    const period = ALARM_PERIOD;
     const atLeastOnce = (alarmId: string, name: string, description: string, metric: cloudwatch.IMetric): cloudwatch.Alarm =>
-      new cloudwatch.Alarm(this, alarmId, {
-        alarmName: `${props.alarmNamePrefix}${name}`,
-        alarmDescription: description,
-        metric,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        // No data means no invocations and an empty queue: nothing is wrong.
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmOnAny(this, alarmId, { alarmName: `${props.alarmNamePrefix}${name}`, description, metric, alertTopic: props.alertTopic });
+    // Powertools Metrics adds the service name as the one default dimension, named "service";
+    // an alarm must name exactly the dimensions the metric was emitted with.
+    const functionMetric = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: SENTINEL_METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: SENTINEL_SERVICE_NAME },
+        period,
+        statistic: cloudwatch.Stats.SUM,
       });
 
     this.alarms = [
@@ -51,7 +81,7 @@ export class SentinelAlarms extends Construct {
       atLeastOnce(
         'FailureQueueDepth',
         'failure-queue-not-empty',
-        'Events acm-sentinel could not process are waiting in its failure queue: the log files they name were not checked. Fix the cause, then re-drive them.',
+        'Events acm-sentinel could not process are waiting in its failure queue: the log files or alerts they name were not handled. Fix the cause, then re-drive them.',
         props.sentinel.failureQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: cloudwatch.Stats.MAXIMUM }),
       ),
       atLeastOnce(
@@ -60,8 +90,22 @@ export class SentinelAlarms extends Construct {
         'Lambda could not deliver failed acm-sentinel events to the failure queue: those events are lost. Check the queue and the function role.',
         fn.metric('DestinationDeliveryFailures', { period, statistic: cloudwatch.Stats.SUM }),
       ),
+      atLeastOnce(
+        'ObjectFailures',
+        'object-failures',
+        'acm-sentinel could not read or check a CloudTrail log file (access denied, corrupt, or larger than its decompression limit); the invocation is retried. The function logs name the bucket, the key and the cause.',
+        functionMetric('ObjectFailures'),
+      ),
+      ...(props.dedupe
+        ? [
+            atLeastOnce(
+              'DedupeUnavailable',
+              'dedupe-unavailable',
+              'acm-sentinel could not reach its DynamoDB dedupe table and published without it: a retried log file may repeat alerts already sent. Check the table and the function role.',
+              functionMetric('DedupeUnavailable'),
+            ),
+          ]
+        : []),
     ];
-    const notify = new actions.SnsAction(props.alertTopic.topic);
-    for (const alarm of this.alarms) alarm.addAlarmAction(notify);
   }
 }

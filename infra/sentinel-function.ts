@@ -11,7 +11,13 @@ import { ENV } from '../lambda/config';
 import type { RuleConfig } from '../lambda/core/rule-config';
 import { ConfigError } from '../lambda/errors';
 import type { AlertTopic } from './alert-topic';
+import type { DedupeTable } from './dedupe-table';
 import type { TrailSource } from './trail-source';
+
+/** The service name the function logs and emits its metrics under (Powertools' `service` dimension). */
+export const SENTINEL_SERVICE_NAME = 'acm-sentinel';
+/** The CloudWatch namespace of the function's Embedded Metric Format metrics. */
+export const SENTINEL_METRICS_NAMESPACE = 'AcmSentinel';
 
 // Provisional sizes: the benchmark will re-size both from measured peak memory and duration on
 // large log files. Memory also buys CPU, which gunzip and JSON parsing are bound by.
@@ -46,6 +52,8 @@ export interface SentinelFunctionProps {
   readonly ruleConfig: RuleConfig;
   /** Upper bound on one decompressed log file, in bytes. @default the function's built-in limit */
   readonly maxDecompressedBytes?: number;
+  /** Where the function remembers the events it alerted on. @default none: no deduplication across invocations */
+  readonly dedupeTable?: DedupeTable;
 }
 
 /**
@@ -84,13 +92,14 @@ export class SentinelFunction extends Construct {
     const environment: Record<string, string> = {
       [ENV.topicArn]: props.alertTopic.topic.topicArn,
       [ENV.ruleConfig]: JSON.stringify(props.ruleConfig),
-      POWERTOOLS_SERVICE_NAME: 'acm-sentinel',
+      POWERTOOLS_SERVICE_NAME: SENTINEL_SERVICE_NAME,
       POWERTOOLS_LOG_LEVEL: 'INFO',
       // Error stacks name lines of the TypeScript source rather than of the minified bundle.
       NODE_OPTIONS: '--enable-source-maps',
       ...(props.maxDecompressedBytes !== undefined ? { [ENV.maxDecompressedBytes]: String(props.maxDecompressedBytes) } : {}),
+      ...(props.dedupeTable ? { [ENV.dedupeTable]: props.dedupeTable.table.tableName } : {}),
     };
-    // The topic ARN is still a token here; 256 bytes bound any real one.
+    // The topic ARN and table name are still tokens here; 256 bytes bound any real one.
     const environmentBytes = Object.entries(environment).reduce(
       (sum, [name, value]) => sum + Buffer.byteLength(name) + (Token.isUnresolved(value) ? 256 : Buffer.byteLength(value)),
       0,
@@ -128,6 +137,7 @@ export class SentinelFunction extends Construct {
 
     props.trailSource.grantReadLogFiles(this.role);
     props.alertTopic.grantPublish(this.role);
+    props.dedupeTable?.grantDedupe(this.role);
     props.trailSource.notifyOnLogFiles(this.function);
   }
 }

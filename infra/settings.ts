@@ -1,4 +1,5 @@
 import { parseRuleConfig, type RuleConfig } from '../lambda/core/rule-config';
+import { SEVERITIES, type Severity } from '../lambda/core/types';
 import { ConfigError } from '../lambda/errors';
 
 /** The context keys the app reads (`cdk.json` "context" or `-c key=value`); nothing else configures it. */
@@ -9,7 +10,12 @@ export const CONTEXT_KEYS = [
   'alertEmails',
   'slackWorkspaceId',
   'slackChannelId',
+  'slackWebhookSecretName',
   'ruleConfig',
+  'emailMinSeverity',
+  'slackMinSeverity',
+  'dedupe',
+  'maxDecompressedBytes',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -32,12 +38,27 @@ export interface SlackSettings {
   readonly channelId: string;
 }
 
+/** The Slack channel that receives alerts through an incoming webhook and the Slack notifier function. */
+export interface SlackWebhookSettings {
+  /** Name, or complete ARN, of the Secrets Manager secret holding the webhook URL; never the URL itself. */
+  readonly secretName: string;
+  /** The lowest severity posted to the webhook. */
+  readonly minSeverity: Severity;
+}
+
 /** Everything the stack is configured with, validated. */
 export interface SentinelSettings {
   readonly trail: TrailSettings;
   readonly alertEmails: readonly string[];
+  /** The lowest severity sent to the email subscriptions; `low` sends every alert. */
+  readonly emailMinSeverity: Severity;
   readonly slack?: SlackSettings;
+  readonly slackWebhook?: SlackWebhookSettings;
   readonly ruleConfig: RuleConfig;
+  /** Whether alerts are deduplicated across invocations through a DynamoDB table. */
+  readonly dedupe: boolean;
+  /** Upper bound on one decompressed log file, in bytes; unset keeps the function's default. */
+  readonly maxDecompressedBytes?: number;
 }
 
 type Lookup = (key: string) => unknown;
@@ -178,6 +199,81 @@ function readSlack(lookup: Lookup): SlackSettings | undefined {
   return { workspaceId, channelId };
 }
 
+// Accepts any letter case: "High" pasted from a table means the same thing.
+function readSeverity(lookup: Lookup, key: ContextKey): Severity {
+  const raw = optionalString(lookup, key);
+  if (raw === undefined) return 'low';
+  const severity = raw.toLowerCase();
+  if (!(SEVERITIES as readonly string[]).includes(severity)) {
+    fail(key, `"${raw}" is not a severity`, `Use one of ${SEVERITIES.join(', ')} (that severity and above are delivered), e.g. -c ${key}=high.`);
+  }
+  return severity as Severity;
+}
+
+// Secrets Manager's own rules: names of 1-512 letters, digits and /_+=.@-; a complete ARN ends in
+// the hyphen and six characters the service appends, which IAM must match exactly.
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
+
+function readWebhookSecretName(lookup: Lookup): string | undefined {
+  const value = optionalString(lookup, 'slackWebhookSecretName');
+  if (value === undefined) return undefined;
+  const example = 'e.g. -c slackWebhookSecretName=acm-sentinel/slack-webhook';
+  // The webhook URL is a credential: it is never repeated back, and never belongs in context.
+  if (/^https?:/i.test(value) || /hooks\.slack\.com/i.test(value)) {
+    fail('slackWebhookSecretName', 'holds a webhook URL, which is a credential and must not be in cdk.json or on the command line', `Store the URL in a Secrets Manager secret (docs/slack-webhook.md) and give the secret's name, ${example}.`);
+  }
+  if (value.startsWith('arn:')) {
+    if (!SECRET_ARN.test(value)) {
+      fail('slackWebhookSecretName', `"${value}" is not the complete ARN of a Secrets Manager secret`, `Give the secret's name, ${example}, or its complete ARN ("ARN" in "aws secretsmanager describe-secret", ending in a hyphen and six characters).`);
+    }
+    return value;
+  }
+  if (!SECRET_NAME.test(value)) {
+    fail('slackWebhookSecretName', `"${value}" is not a Secrets Manager secret name (letters, digits and /_+=.@- only)`, `Give the name the secret was created with, ${example}.`);
+  }
+  return value;
+}
+
+// Amazon Q Developer subscribes itself to the topic, out of CDK's reach: a minimum severity meant
+// for its channel could only be silently ignored, so it is refused instead.
+function readSlackWebhook(lookup: Lookup, hasChatChannel: boolean): SlackWebhookSettings | undefined {
+  const secretName = readWebhookSecretName(lookup);
+  const minSeverity = readSeverity(lookup, 'slackMinSeverity');
+  if (secretName === undefined && minSeverity !== 'low') {
+    if (hasChatChannel) {
+      fail(
+        'slackMinSeverity',
+        'cannot apply to the Amazon Q Developer in chat applications channel (slackWorkspaceId, slackChannelId): the service subscribes itself to the topic, so no filter policy can be attached to its subscription',
+        'Post through an incoming webhook instead (slackWebhookSecretName, see docs/slack-webhook.md), which slackMinSeverity does filter, or raise ruleConfig.minSeverity, which filters every channel, email included.',
+      );
+    }
+    fail('slackMinSeverity', 'only applies to the Slack incoming webhook, which is not configured', 'Also set slackWebhookSecretName (see docs/slack-webhook.md), or remove slackMinSeverity.');
+  }
+  return secretName === undefined ? undefined : { secretName, minSeverity };
+}
+
+function readDedupe(lookup: Lookup): boolean {
+  const value = lookup('dedupe');
+  if (value === undefined || value === null || value === '') return true;
+  if (typeof value === 'boolean') return value;
+  const text = typeof value === 'string' ? value.trim().toLowerCase() : undefined;
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  return fail('dedupe', `expected true or false, got ${JSON.stringify(value)}`, 'Leave it unset to deduplicate alerts across retries, or turn that off with -c dedupe=false.');
+}
+
+function readMaxDecompressedBytes(lookup: Lookup): number | undefined {
+  const value = lookup('maxDecompressedBytes');
+  if (value === undefined || value === null || value === '') return undefined;
+  // Digits only as text: "1e9", "1GB" or "1,000" would each be read some other way by someone.
+  const bytes = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+    fail('maxDecompressedBytes', `${JSON.stringify(value)} is not a positive whole number of bytes`, 'Give the limit in bytes as digits, e.g. -c maxDecompressedBytes=1073741824 for 1 GiB, or leave it unset for the function\'s default (2 GiB).');
+  }
+  return bytes;
+}
+
 function readRuleConfig(lookup: Lookup): RuleConfig {
   const source = 'context "ruleConfig"';
   let value = lookup('ruleConfig');
@@ -194,7 +290,7 @@ function readRuleConfig(lookup: Lookup): RuleConfig {
 
 // Only plain names are checked for typos: CDK's own keys contain ':', '@' or '/'. A key that
 // starts like one of ours, or is a letter or two away from one, is taken for a misspelling.
-const OUR_WORDS = /^(trail|alert|slack|rule|email)/i;
+const OUR_WORDS = /^(trail|alert|slack|rule|email|dedup|maxDecompress)/i;
 
 function rejectMisspelledKeys(allKeys: readonly string[]): void {
   const known = CONTEXT_KEYS as readonly string[];
@@ -234,10 +330,21 @@ export function readSettings(context: Readonly<Record<string, unknown>>): Sentin
   const trail: TrailSettings =
     bucketName === undefined ? { kind: 'new' } : { kind: 'existing', bucketName, keyPrefix, ...(kmsKeyArn ? { kmsKeyArn } : {}) };
   const slack = readSlack(lookup);
+  const slackWebhook = readSlackWebhook(lookup, slack !== undefined);
+  const alertEmails = readEmails(lookup);
+  const emailMinSeverity = readSeverity(lookup, 'emailMinSeverity');
+  if (emailMinSeverity !== 'low' && alertEmails.length === 0) {
+    fail('emailMinSeverity', 'only applies to the email subscriptions, and alertEmails is not set', 'Also set alertEmails, or remove emailMinSeverity (ruleConfig.minSeverity filters every channel).');
+  }
+  const maxDecompressedBytes = readMaxDecompressedBytes(lookup);
   return {
     trail,
-    alertEmails: readEmails(lookup),
+    alertEmails,
+    emailMinSeverity,
     ...(slack ? { slack } : {}),
+    ...(slackWebhook ? { slackWebhook } : {}),
     ruleConfig: readRuleConfig(lookup),
+    dedupe: readDedupe(lookup),
+    ...(maxDecompressedBytes !== undefined ? { maxDecompressedBytes } : {}),
   };
 }

@@ -10,12 +10,19 @@ const CONFIGURATIONS: Array<[string, Record<string, unknown>]> = [
     {
       ...EXISTING_TRAIL,
       alertEmails: ['secops@example.com', 'oncall@example.com'],
+      emailMinSeverity: 'high',
       slackWorkspaceId: 'T07EXAMPLE',
       slackChannelId: 'C07EXAMPLE1',
+      slackWebhookSecretName: 'acm-sentinel/slack-webhook',
+      slackMinSeverity: 'medium',
       ruleConfig: { minSeverity: 'medium' },
+      maxDecompressedBytes: 1073741824,
     },
   ],
   ['a new trail with emails and Slack', { alertEmails: 'secops@example.com', slackWorkspaceId: 'T07EXAMPLE', slackChannelId: 'C07EXAMPLE1' }],
+  ['deduplication off', { dedupe: 'false' }],
+  ['emails filtered by severity, which adds the alarm topic', { alertEmails: 'secops@example.com', emailMinSeverity: 'critical' }],
+  ['the Slack webhook alone, named by its complete ARN', { slackWebhookSecretName: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:acm-sentinel/slack-webhook-AbC123' }],
 ];
 
 interface Acknowledgement {

@@ -16,7 +16,15 @@ describe('settings from context', () => {
     expect(settings.trail).toEqual({ kind: 'new' });
     expect(settings.alertEmails).toEqual([]);
     expect(settings.slack).toBeUndefined();
+    expect(settings.slackWebhook).toBeUndefined();
     expect(settings.ruleConfig.minSeverity).toBe('low');
+  });
+
+  it('default to deduplication on, every severity to every channel, and the function\'s own decompression limit', () => {
+    const settings = read({});
+    expect(settings.dedupe).toBe(true);
+    expect(settings.emailMinSeverity).toBe('low');
+    expect(settings.maxDecompressedBytes).toBeUndefined();
   });
 
   it('read every option as `-c key=value` strings give them', () => {
@@ -27,18 +35,33 @@ describe('settings from context', () => {
       alertEmails: 'a@example.com,b@example.com',
       slackWorkspaceId: 'T07EXAMPLE',
       slackChannelId: 'C07EXAMPLE1',
+      slackWebhookSecretName: 'acm-sentinel/slack-webhook',
       ruleConfig: '{"minSeverity":"high"}',
+      emailMinSeverity: 'high',
+      slackMinSeverity: 'critical',
+      dedupe: 'false',
+      maxDecompressedBytes: '1073741824',
     });
     expect(settings).toEqual({
       trail: { kind: 'existing', bucketName: 'org-trail-logs', keyPrefix: 'org/', kmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/mrk-1234567890abcdef1234567890abcdef' },
       alertEmails: ['a@example.com', 'b@example.com'],
+      emailMinSeverity: 'high',
       slack: { workspaceId: 'T07EXAMPLE', channelId: 'C07EXAMPLE1' },
+      slackWebhook: { secretName: 'acm-sentinel/slack-webhook', minSeverity: 'critical' },
       ruleConfig: expect.objectContaining({ minSeverity: 'high' }),
+      dedupe: false,
+      maxDecompressedBytes: 1073741824,
     });
   });
 
+  it('read the values cdk.json gives as JSON: booleans and numbers', () => {
+    expect(read({ dedupe: false, maxDecompressedBytes: 536870912 })).toMatchObject({ dedupe: false, maxDecompressedBytes: 536870912 });
+    expect(read({ dedupe: true }).dedupe).toBe(true);
+  });
+
   it('treat an empty value as unset, so one command can blank a value kept in cdk.json', () => {
-    expect(read({ trailBucketName: '', alertEmails: '', slackWorkspaceId: '', slackChannelId: '', ruleConfig: '' })).toEqual(read({}));
+    const blanks = ['trailBucketName', 'alertEmails', 'slackWorkspaceId', 'slackChannelId', 'slackWebhookSecretName', 'ruleConfig', 'emailMinSeverity', 'slackMinSeverity', 'dedupe', 'maxDecompressedBytes'];
+    expect(read(Object.fromEntries(blanks.map((key) => [key, ''])))).toEqual(read({}));
   });
 });
 
@@ -134,8 +157,74 @@ describe('ruleConfig', () => {
   });
 });
 
+describe('dedupe', () => {
+  it.each([['TRUE', true], [' false ', false]])('reads %j as text, whatever its case', (value, expected) => {
+    expect(read({ dedupe: value }).dedupe).toBe(expected);
+  });
+
+  it.each([['no'], ['0'], [0], [{ enabled: false }]])('rejects %j, naming the key and both ways to set it', (value) => {
+    rejects({ dedupe: value }, /context "dedupe": expected true or false, got .*-c dedupe=false/);
+  });
+});
+
+describe('maxDecompressedBytes', () => {
+  it.each([['0'], ['-1'], ['1.5'], ['1e9'], ['1GB'], ['1,000'], [0], [2.5], [Number.MAX_SAFE_INTEGER + 1], [true]])('rejects %j as not a positive whole number of bytes', (value) => {
+    rejects({ maxDecompressedBytes: value }, /context "maxDecompressedBytes": .* is not a positive whole number of bytes\. Give the limit in bytes as digits, e\.g\. -c maxDecompressedBytes=1073741824/);
+  });
+});
+
+describe('emailMinSeverity', () => {
+  it.each([['low'], ['medium'], ['high'], ['critical'], ['High']])('accepts %s', (value) => {
+    expect(read({ alertEmails: 'a@example.com', emailMinSeverity: value }).emailMinSeverity).toBe(value.toLowerCase());
+  });
+
+  it('rejects what is not a severity, listing the ones that are', () => {
+    rejects({ alertEmails: 'a@example.com', emailMinSeverity: 'urgent' }, /context "emailMinSeverity": "urgent" is not a severity\. Use one of low, medium, high, critical/);
+  });
+
+  it('needs alertEmails, since it filters nothing else', () => {
+    rejects({ emailMinSeverity: 'high' }, /context "emailMinSeverity": only applies to the email subscriptions.*Also set alertEmails/);
+    expect(read({ emailMinSeverity: 'low' }).emailMinSeverity).toBe('low');
+  });
+});
+
+describe('slackWebhookSecretName and slackMinSeverity', () => {
+  it('accept a secret name or its complete ARN', () => {
+    expect(read({ slackWebhookSecretName: 'acm-sentinel/slack-webhook' }).slackWebhook).toEqual({ secretName: 'acm-sentinel/slack-webhook', minSeverity: 'low' });
+    const arn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:acm-sentinel/slack-webhook-AbC123';
+    expect(read({ slackWebhookSecretName: arn, slackMinSeverity: 'high' }).slackWebhook).toEqual({ secretName: arn, minSeverity: 'high' });
+  });
+
+  it('refuse the webhook URL itself without repeating it, and say where it belongs', () => {
+    const url = 'https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX';
+    for (const value of [url, url.replace('https://', '')]) {
+      rejects({ slackWebhookSecretName: value }, /context "slackWebhookSecretName": holds a webhook URL, which is a credential.*Store the URL in a Secrets Manager secret/);
+      expect(() => read({ slackWebhookSecretName: value })).not.toThrow(/XXXXXXXX/);
+    }
+  });
+
+  it('refuse a partial ARN, which IAM could not match, and a name Secrets Manager would refuse', () => {
+    rejects({ slackWebhookSecretName: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:acm-sentinel/slack-webhook' }, /context "slackWebhookSecretName": ".*" is not the complete ARN/);
+    rejects({ slackWebhookSecretName: 'acm sentinel webhook' }, /context "slackWebhookSecretName": "acm sentinel webhook" is not a Secrets Manager secret name/);
+  });
+
+  it('refuse slackMinSeverity for an Amazon Q Developer channel alone, which no filter policy can reach, and say what to do', () => {
+    rejects(
+      { slackWorkspaceId: 'T07EXAMPLE', slackChannelId: 'C07EXAMPLE1', slackMinSeverity: 'high' },
+      /context "slackMinSeverity": cannot apply to the Amazon Q Developer in chat applications channel.*no filter policy can be attached.*slackWebhookSecretName.*ruleConfig\.minSeverity, which filters every channel/,
+    );
+  });
+
+  it('refuse slackMinSeverity with no Slack at all, and accept it alongside a webhook', () => {
+    rejects({ slackMinSeverity: 'medium' }, /context "slackMinSeverity": only applies to the Slack incoming webhook.*Also set slackWebhookSecretName/);
+    rejects({ slackWebhookSecretName: 'acm-sentinel/slack-webhook', slackMinSeverity: 'severe' }, /context "slackMinSeverity": "severe" is not a severity/);
+    expect(read({ slackWorkspaceId: 'T07EXAMPLE', slackChannelId: 'C07EXAMPLE1', slackWebhookSecretName: 'acm-sentinel/slack-webhook', slackMinSeverity: 'high' }).slackWebhook?.minSeverity).toBe('high');
+    expect(read({ slackWorkspaceId: 'T07EXAMPLE', slackChannelId: 'C07EXAMPLE1', slackMinSeverity: 'low' }).slackWebhook).toBeUndefined();
+  });
+});
+
 describe('misspelled keys', () => {
-  it.each([['trailBucket'], ['TrailBucketName'], ['alertEmail'], ['slackChanelId']])('stops %s from being silently ignored', (key) => {
+  it.each([['trailBucket'], ['TrailBucketName'], ['alertEmail'], ['slackChanelId'], ['dedup'], ['emailMinSeverty'], ['slackWebhookSecret'], ['maxDecompressedByte']])('stops %s from being silently ignored', (key) => {
     rejects({ [key]: 'x' }, new RegExp(`context "${key}": not a setting of acm-sentinel\\. Did you mean`));
   });
 });

@@ -1,6 +1,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SENTINEL_MAX_EVENT_AGE, SENTINEL_MEMORY_MB, SENTINEL_RETRY_ATTEMPTS, SENTINEL_TIMEOUT } from '../../infra/sentinel-function';
+import { ENV } from '../../lambda/config';
 import { parseRuleConfig } from '../../lambda/core/rule-config';
 import { build, lambdaNotification } from './build';
 
@@ -168,18 +169,23 @@ describe('the function', () => {
     });
   });
 
-  it('gets its whole configuration from environment variables the stack sets', () => {
+  it('gets its whole configuration from environment variables the stack sets, the dedupe table included', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
-        Variables: {
-          ALERT_TOPIC_ARN: ref('AlertTopic'),
+        Variables: Match.exact({
+          ALERT_TOPIC_ARN: { Ref: Match.stringLikeRegexp('^AlertTopic') },
           ACM_SENTINEL_CONFIG: JSON.stringify(parseRuleConfig(undefined, 'defaults')),
           POWERTOOLS_SERVICE_NAME: 'acm-sentinel',
           POWERTOOLS_LOG_LEVEL: 'INFO',
           NODE_OPTIONS: '--enable-source-maps',
-        },
+          DEDUPE_TABLE_NAME: { Ref: Match.stringLikeRegexp('^DedupeTable') },
+        }),
       },
     });
+  });
+
+  it('names the variables exactly as the function reads them', () => {
+    expect([ENV.topicArn, ENV.ruleConfig, ENV.dedupeTable]).toEqual(['ALERT_TOPIC_ARN', 'ACM_SENTINEL_CONFIG', 'DEDUPE_TABLE_NAME']);
   });
 
   it('logs to its own log group with a retention period', () => {
@@ -218,7 +224,34 @@ describe('the function', () => {
         Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.eu-west-1.', { Ref: 'AWS::URLSuffix' }]] } } },
       },
       { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: logicalId('AlertTopic', 'AWS::SNS::Topic') } },
+      // What the dedupe store calls, and nothing of grantReadWriteData's Scan, Query or DeleteItem.
+      { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], Resource: getAttValue('DedupeTable') },
     ]);
+  });
+});
+
+describe('the dedupe table', () => {
+  it('is keyed by the string pk and expires items by expiresAt, as the dedupe store writes them', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+  });
+
+  it('bills per request, is encrypted with the AWS owned key, has point-in-time recovery, and goes with the stack', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        ProvisionedThroughput: Match.absent(),
+        // DynamoDB encrypts every table at rest; "SSEEnabled: false" selects the AWS owned key.
+        SSESpecification: { SSEEnabled: false },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      },
+      DeletionPolicy: 'Delete',
+      UpdateReplacePolicy: 'Delete',
+    });
   });
 });
 
@@ -274,8 +307,9 @@ describe('the alert topic', () => {
     });
   });
 
-  it('has no subscriptions and no Slack channel unless asked for', () => {
+  it('has no subscriptions, no second topic and no Slack channel unless asked for', () => {
     template.resourceCountIs('AWS::SNS::Subscription', 0);
+    template.resourceCountIs('AWS::SNS::Topic', 1);
     template.resourceCountIs('AWS::Chatbot::SlackChannelConfiguration', 0);
   });
 });
@@ -286,6 +320,8 @@ describe('the alarms', () => {
     ['AcmSentinel-function-throttles', 'AWS/Lambda', 'Throttles', 'Sum'],
     ['AcmSentinel-failure-queue-not-empty', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'Maximum'],
     ['AcmSentinel-failure-destination-delivery-failures', 'AWS/Lambda', 'DestinationDeliveryFailures', 'Sum'],
+    ['AcmSentinel-object-failures', 'AcmSentinel', 'ObjectFailures', 'Sum'],
+    ['AcmSentinel-dedupe-unavailable', 'AcmSentinel', 'DedupeUnavailable', 'Sum'],
   ])('%s fires on the first %s %s and notifies the alert topic', (alarmName, namespace, metricName, statistic) => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: alarmName,
@@ -300,14 +336,30 @@ describe('the alarms', () => {
     });
   });
 
-  it('exist exactly four times', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+  it("watch the function's own metrics under the one dimension Powertools Metrics emits them with", () => {
+    // new Metrics({ namespace: 'AcmSentinel', serviceName: 'acm-sentinel' }) adds service=acm-sentinel
+    // as its only default dimension; an alarm naming any other set of dimensions never sees data.
+    for (const metricName of ['ObjectFailures', 'DedupeUnavailable']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AcmSentinel',
+        MetricName: metricName,
+        Dimensions: [{ Name: 'service', Value: 'acm-sentinel' }],
+      });
+    }
+  });
+
+  it('exist exactly six times', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
   });
 });
 
 describe('outputs', () => {
-  it('names the topic, the function and its role, the failure queue and the trail bucket', () => {
-    for (const output of ['AlertTopicArn', 'FunctionName', 'FunctionRoleArn', 'FailureQueueUrl', 'TrailBucketName']) template.hasOutput(output, {});
+  it('names the topic, the function and its role, the failure queue, the trail bucket and the dedupe table', () => {
+    for (const output of ['AlertTopicArn', 'FunctionName', 'FunctionRoleArn', 'FailureQueueUrl', 'TrailBucketName', 'DedupeTableName']) template.hasOutput(output, {});
+  });
+
+  it('has no alarm topic and no Slack notifier unless asked for', () => {
+    for (const output of ['AlarmTopicArn', 'SlackNotifierFunctionName', 'SlackNotifierRoleArn']) expect(template.findOutputs(output)).toEqual({});
   });
 });
 

@@ -1,5 +1,9 @@
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { SENTINEL_MAX_EVENT_AGE, SENTINEL_RETRY_ATTEMPTS } from '../../infra/sentinel-function';
+import { SLACK_NOTIFIER_ENTRY, SLACK_NOTIFIER_MEMORY_MB, SLACK_NOTIFIER_TIMEOUT, SLACK_WEBHOOK_SECRET_ENV } from '../../infra/slack-webhook';
+import { ENV } from '../../lambda/config';
 import { parseRuleConfig } from '../../lambda/core/rule-config';
+import { SLACK_ENV } from '../../lambda/slack-notifier';
 import { EXISTING_TRAIL, build, lambdaNotification } from './build';
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
@@ -169,5 +173,282 @@ describe('rule configuration', () => {
   it("refuses a configuration too large for the function's environment", () => {
     const ignorePrincipals = Array.from({ length: 80 }, (_, i) => `arn:aws:iam::111122223333:role/some-long-role-name-number-${i}`);
     expect(() => build({ ruleConfig: { ignorePrincipals } })).toThrow(/context "ruleConfig".*4 KB/);
+  });
+});
+
+describe('deduplication turned off (-c dedupe=false)', () => {
+  const { template, stack } = build({ dedupe: 'false' });
+
+  it('creates no table, sets no table name and grants no DynamoDB call', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ DEDUPE_TABLE_NAME: Match.absent() }) } });
+    expect(JSON.stringify(sentinelStatements(template))).not.toContain('dynamodb:');
+    expect(template.findOutputs('DedupeTableName')).toEqual({});
+  });
+
+  it('drops the dedupe alarm and keeps the one on unreadable log files', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    expect(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'DedupeUnavailable' } })).toEqual({});
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'AcmSentinel-object-failures', Namespace: 'AcmSentinel' });
+    expect(stack.dedupeTable).toBeUndefined();
+  });
+});
+
+describe('maxDecompressedBytes', () => {
+  it('reaches the function as MAX_DECOMPRESSED_BYTES, the variable it reads', () => {
+    const { template } = build({ maxDecompressedBytes: '1073741824' });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ [ENV.maxDecompressedBytes]: '1073741824' }) } });
+    expect(ENV.maxDecompressedBytes).toBe('MAX_DECOMPRESSED_BYTES');
+  });
+
+  it('is left to the function when not set', () => {
+    const { template } = build();
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ MAX_DECOMPRESSED_BYTES: Match.absent() }) } });
+  });
+});
+
+type FilterPolicy = Record<string, Array<string | { exists: boolean }>>;
+
+/**
+ * Whether SNS delivers a message with these attributes to a subscription with this policy, by the
+ * documented rules the policies here rely on: each key must match; values of one key are OR-ed;
+ * `{"exists": false}` matches a missing key, but only on a message with at least one attribute.
+ */
+function snsDelivers(policy: FilterPolicy | undefined, attributes: Record<string, string>): boolean {
+  if (!policy) return true;
+  if (Object.keys(attributes).length === 0) return false;
+  return Object.entries(policy).every(([key, conditions]) =>
+    conditions.some((condition) => (typeof condition === 'string' ? attributes[key] === condition : condition.exists === (key in attributes))),
+  );
+}
+
+const alertAttributes = (severity: string) => ({ severity, ruleId: 'acm-export-certificate', eventName: 'ExportCertificate', accountId: '111122223333', awsRegion: 'eu-west-1', outcome: 'succeeded' });
+// What CloudWatch publishes for an alarm: no message attributes at all.
+const ALARM_NOTIFICATION = {};
+
+function subscriptionsOf(template: ReturnType<typeof build>['template'], protocol: string) {
+  return Object.values(template.findResources('AWS::SNS::Subscription', { Properties: { Protocol: protocol } })).map(
+    (resource) => (resource as { Properties: { Endpoint: unknown; TopicArn: { Ref: string }; FilterPolicy?: FilterPolicy } }).Properties,
+  );
+}
+
+describe('email routed by severity (-c emailMinSeverity=high)', () => {
+  const { template } = build({ alertEmails: 'secops@example.com,oncall@example.com', emailMinSeverity: 'high' });
+  const alertTopicId = Object.keys(template.findResources('AWS::SNS::Topic', { Properties: { DisplayName: 'acm-sentinel' } }))[0]!;
+  const alarmTopicId = Object.keys(template.findResources('AWS::SNS::Topic', { Properties: { DisplayName: 'acm-sentinel alarms' } }))[0]!;
+
+  it('filters each address on the alert topic to high and critical, and to alerts that carry no severity', () => {
+    const onAlertTopic = subscriptionsOf(template, 'email').filter((s) => s.TopicArn.Ref === alertTopicId);
+    expect(onAlertTopic.map((s) => s.Endpoint).sort()).toEqual(['oncall@example.com', 'secops@example.com']);
+    for (const subscription of onAlertTopic) {
+      expect(subscription.FilterPolicy).toEqual({ severity: ['high', 'critical', { exists: false }] });
+      expect(['low', 'medium', 'high', 'critical'].filter((severity) => snsDelivers(subscription.FilterPolicy, alertAttributes(severity)))).toEqual(['high', 'critical']);
+      const { severity: _dropped, ...unlabelled } = alertAttributes('high');
+      expect(snsDelivers(subscription.FilterPolicy, unlabelled)).toBe(true);
+    }
+  });
+
+  it('still brings the alarms to each address, which no filter on the alert topic could pass, through an unfiltered alarm topic', () => {
+    const [filtered] = subscriptionsOf(template, 'email').filter((s) => s.TopicArn.Ref === alertTopicId);
+    expect(snsDelivers(filtered!.FilterPolicy, ALARM_NOTIFICATION)).toBe(false);
+    const onAlarmTopic = subscriptionsOf(template, 'email').filter((s) => s.TopicArn.Ref === alarmTopicId);
+    expect(onAlarmTopic.map((s) => s.Endpoint).sort()).toEqual(['oncall@example.com', 'secops@example.com']);
+    for (const subscription of onAlarmTopic) expect(subscription.FilterPolicy).toBeUndefined();
+    template.resourceCountIs('AWS::SNS::Subscription', 4);
+  });
+
+  it('sends every alarm to both topics', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Array<{ Properties: { AlarmActions: unknown[] } }>;
+    expect(alarms).toHaveLength(6);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: alertTopicId }, { Ref: alarmTopicId }]);
+  });
+
+  it('encrypts the alarm topic with the alert key, refuses plain HTTP, and admits only this stack\'s alarms', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { DisplayName: 'acm-sentinel alarms', KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AlertTopicKey'), 'Arn'] } });
+    template.resourceCountIs('AWS::KMS::Key', 2); // the alert topics' and the new trail's
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: alarmTopicId }],
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Condition: { StringEquals: { 'aws:SourceAccount': '111122223333' }, ArnLike: { 'aws:SourceArn': 'arn:aws:cloudwatch:eu-west-1:111122223333:alarm:AcmSentinel-*' } },
+          }),
+        ],
+      },
+    });
+    template.hasOutput('AlarmTopicArn', { Value: { Ref: alarmTopicId } });
+  });
+
+  it('puts no filter on the addresses, and makes no alarm topic, at the default of low', () => {
+    const { template: unfiltered } = build({ alertEmails: 'secops@example.com', emailMinSeverity: 'low' });
+    unfiltered.resourceCountIs('AWS::SNS::Topic', 1);
+    unfiltered.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', FilterPolicy: Match.absent() });
+  });
+});
+
+describe('Slack through an incoming webhook (-c slackWebhookSecretName=...)', () => {
+  const secretName = 'acm-sentinel/slack-webhook';
+  const { template, stack } = build({ slackWebhookSecretName: secretName });
+
+  function notifierStatements(t: ReturnType<typeof build>['template']): Statement[] {
+    const policies = t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^SlackWebhookRole') }] } });
+    return Object.values(policies).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
+  }
+  const notifierId = () => Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('incoming webhook') } }))[0]!;
+
+  it('deploys the notifier from its own source, like the sentinel: newest Node.js on arm64, bundled, small and quick', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('incoming webhook'),
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: SLACK_NOTIFIER_MEMORY_MB,
+      Timeout: SLACK_NOTIFIER_TIMEOUT.toSeconds(),
+      Role: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SlackWebhookRole'), 'Arn'] },
+      LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^SlackWebhookLogGroup') } },
+      Code: { S3Bucket: Match.anyValue(), S3Key: Match.stringLikeRegexp('\\.zip$') },
+    });
+    expect(SLACK_NOTIFIER_ENTRY).toMatch(/lambda[/\\]slack-notifier\.ts$/);
+    expect(SLACK_NOTIFIER_MEMORY_MB).toBeLessThanOrEqual(256);
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+    template.resourceCountIs('AWS::Logs::LogGroup', 2);
+  });
+
+  it('gives it the secret name, never a URL, in the variable the notifier reads', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('incoming webhook'),
+      Environment: { Variables: Match.exact({ SLACK_WEBHOOK_SECRET_ID: secretName, POWERTOOLS_LOG_LEVEL: 'INFO', NODE_OPTIONS: '--enable-source-maps' }) },
+    });
+    expect(SLACK_WEBHOOK_SECRET_ENV).toBe(SLACK_ENV.webhookSecretId);
+  });
+
+  it('lets it read that one secret, write its logs and keep failures, and nothing else', () => {
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] },
+      Description: Match.stringLikeRegexp('Slack notifier'),
+      ManagedPolicyArns: Match.absent(),
+    });
+    const idOf = (type: string, prefix: string) => Object.keys(template.findResources(type)).find((id) => id.startsWith(prefix))!;
+    expect(notifierStatements(template)).toEqual([
+      { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [idOf('AWS::Logs::LogGroup', 'SlackWebhookLogGroup'), 'Arn'] } },
+      // Exactly six characters: the random suffix Secrets Manager appends to the secret's name.
+      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:acm-sentinel/slack-webhook-??????' },
+      { Effect: 'Allow', Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Resource: { 'Fn::GetAtt': [idOf('AWS::SQS::Queue', 'SentinelFailureQueue'), 'Arn'] } },
+    ]);
+  });
+
+  it('grants exactly the complete ARN when given one', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:acm-sentinel/slack-webhook-AbC123';
+    const withArn = build({ slackWebhookSecretName: arn }).template;
+    expect(notifierStatements(withArn)).toContainEqual({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: arn });
+    withArn.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ SLACK_WEBHOOK_SECRET_ID: arn }) } });
+  });
+
+  it('refuses a secret in another Region than the stack, naming the key and the fix', () => {
+    const arn = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:acm-sentinel/slack-webhook-AbC123';
+    expect(() => build({ slackWebhookSecretName: arn })).toThrow(/context "slackWebhookSecretName": the secret is in us-east-1 but the stack deploys to eu-west-1/);
+    expect(() => build({ slackWebhookSecretName: arn }, {})).not.toThrow();
+  });
+
+  it('subscribes it to the alert topic for alerts only, so it never receives an alarm it cannot render', () => {
+    const [subscription, ...others] = subscriptionsOf(template, 'lambda');
+    expect(others).toEqual([]);
+    expect(subscription).toEqual({
+      Endpoint: { 'Fn::GetAtt': [notifierId(), 'Arn'] },
+      Protocol: 'lambda',
+      TopicArn: { Ref: expect.stringMatching(/^AlertTopic(?!Alarm)/) },
+      FilterPolicy: { severity: ['low', 'medium', 'high', 'critical'] },
+    });
+    expect(snsDelivers(subscription!.FilterPolicy, alertAttributes('low'))).toBe(true);
+    expect(snsDelivers(subscription!.FilterPolicy, ALARM_NOTIFICATION)).toBe(false);
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [notifierId(), 'Arn'] },
+      Principal: 'sns.amazonaws.com',
+      SourceArn: { Ref: Match.stringLikeRegexp('^AlertTopic') },
+    });
+  });
+
+  it('posts only slackMinSeverity and above', () => {
+    const { template: high } = build({ slackWebhookSecretName: secretName, slackMinSeverity: 'high' });
+    expect(subscriptionsOf(high, 'lambda')[0]!.FilterPolicy).toEqual({ severity: ['high', 'critical'] });
+  });
+
+  it('retries failed posts, bounds their age, and keeps what still fails in the failure queue', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: notifierId() },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: SENTINEL_RETRY_ATTEMPTS,
+      MaximumEventAgeInSeconds: SENTINEL_MAX_EVENT_AGE.toSeconds(),
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SentinelFailureQueue'), 'Arn'] } } },
+    });
+    template.resourceCountIs('AWS::SQS::Queue', 1);
+  });
+
+  it('raises an alarm to the alert topic when a post fails', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'AcmSentinel-slack-notifier-errors',
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: notifierId() } }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlertTopic') }],
+    });
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+  });
+
+  it('outputs the notifier and its role, and counts as a subscriber to alerts', () => {
+    template.hasOutput('SlackNotifierFunctionName', { Value: { Ref: notifierId() } });
+    template.hasOutput('SlackNotifierRoleArn', {});
+    Annotations.fromStack(stack).hasNoWarning('/AcmSentinel', Match.stringLikeRegexp('alerts reach no one'));
+  });
+
+  it('warns when, with the webhook alone, nothing would receive the alarms', () => {
+    Annotations.fromStack(stack).hasWarning('/AcmSentinel', Match.stringLikeRegexp('receives alerts only.*the alarms on failures reach no one'));
+    const { stack: withEmail } = build({ slackWebhookSecretName: secretName, alertEmails: 'secops@example.com' });
+    Annotations.fromStack(withEmail).hasNoWarning('/AcmSentinel', Match.stringLikeRegexp('alarms on failures reach no one'));
+  });
+
+  it('sends its alarm to the alarm topic too when email is filtered by severity', () => {
+    const { template: both } = build({ slackWebhookSecretName: secretName, alertEmails: 'secops@example.com', emailMinSeverity: 'critical' });
+    both.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'AcmSentinel-slack-notifier-errors',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlertTopic(?!Alarm)') }, { Ref: Match.stringLikeRegexp('^AlertTopicAlarmTopic') }],
+    });
+  });
+});
+
+describe('the webhook beside an Amazon Q Developer channel', () => {
+  const both = { slackWorkspaceId: 'T07EXAMPLE', slackChannelId: 'C07EXAMPLE1', slackWebhookSecretName: 'acm-sentinel/slack-webhook' };
+
+  it("lets the channel describe the notifier's alarm too", () => {
+    const { template } = build(both);
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Sid: 'DescribeStackAlarms', Resource: Match.arrayWith([{ 'Fn::GetAtt': [Match.stringLikeRegexp('^SlackWebhookErrors'), 'Arn'] }]) }),
+        ]),
+      },
+    });
+  });
+
+  it('warns that slackMinSeverity filters the webhook only', () => {
+    const { stack } = build({ ...both, slackMinSeverity: 'high' });
+    Annotations.fromStack(stack).hasWarning('/AcmSentinel', Match.stringLikeRegexp('filters the incoming webhook only.*Amazon Q Developer channel.*still receives every alert'));
+    const { stack: unfiltered } = build(both);
+    Annotations.fromStack(unfiltered).hasNoWarning('/AcmSentinel', Match.stringLikeRegexp('filters the incoming webhook only'));
+  });
+
+  it('fails synth when slackMinSeverity could only apply to the Amazon Q Developer channel', () => {
+    expect(() => build({ slackWorkspaceId: 'T07EXAMPLE', slackChannelId: 'C07EXAMPLE1', slackMinSeverity: 'high' })).toThrow(
+      /context "slackMinSeverity": cannot apply to the Amazon Q Developer in chat applications channel/,
+    );
   });
 });
