@@ -86,8 +86,9 @@ describe('scanWatchedRecords', () => {
     expect(await scan(JSON.stringify({ version: 1, Records: [exportCert] }))).toEqual({ records: [exportCert], stats: { records: 1, acmRecords: 1 } });
   });
 
-  it('counts values in Records that are not records, as a full parse does', async () => {
-    expect(await scan('{"Records":[1, "two", null, [3], {"x":4}, true, -5.5e3]}')).toEqual({ records: [], stats: { records: 7, acmRecords: 0 } });
+  it('counts values in Records that are not records, as a full parse does, however they are split', async () => {
+    const file = '{"Records":[1000000000\r\n  , "two", null, [3], {"x":4}, true, -5.5e3 ]}';
+    for (const size of [1, 2, 3, 5, 7, 64]) expect(await scan(file, size)).toEqual({ records: [], stats: { records: 7, acmRecords: 0 } });
   });
 
   it('accepts deep nesting, as JSON.parse does', async () => {

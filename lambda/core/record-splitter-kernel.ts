@@ -37,6 +37,8 @@ export const ERROR = { controlInString: 1, badCharacter: 2, badEscape: 3, mismat
 const ESC_TABLE = 0;
 const HEX_TABLE = 256;
 const DELIM_TABLE = 512;
+const CONST_TABLE = 768;
+const CONST_SLOTS = 16;
 export const OUT = 1024;
 export const OUT_EVENTS = 4096;
 const STACK = 65536;
@@ -72,13 +74,13 @@ function tables(): { offset: number; bytes: Uint8Array }[] {
   return [{ offset: ESC_TABLE, bytes: esc }, { offset: HEX_TABLE, bytes: hex }, { offset: DELIM_TABLE, bytes: delim }];
 }
 
-function buildScan(): { locals: ValType[]; body: Code } {
+function buildScan(): { locals: ValType[]; body: Code; constants: Uint8Array } {
   const types: ValType[] = [];
   const add = (type: ValType): number => types.push(type); // parameter 0 is `len`, so locals start at 1
   const len = 0;
   const p = add(I32), n = add(I32), addr = add(I32), addrm2 = add(I32);
-  const valid = add(I64);
   const v = [add(V128), add(V128), add(V128), add(V128)];
+  const qlo = add(I32), qhi = add(I32), blo = add(I32), bhi = add(I32), clo = add(I32), chi = add(I32);
   const q = add(I64), brackets = add(I64), bs = add(I64), ctl = add(I64), uq = add(I64), inside = add(I64), candU = add(I64);
   const esc = add(I64), candMask = add(I64), tok = add(I64), m = add(I64), t = add(I64);
   const i = add(I32), c = add(I32), from = add(I32), candFrom = add(I32), errFirst = add(I32), errKind = add(I32);
@@ -90,7 +92,13 @@ function buildScan(): { locals: ValType[]; body: Code } {
   const gset = global.set;
   const c32 = i32.const;
   const c64 = i64.const;
-  const splat = (byte: number): Code => i8x16.splat(c32(byte));
+  // Vector constants are loaded from a table once per call into locals: written as immediates, each
+  // would be rebuilt (three instructions) on every block.
+  const constants = new Map<number, number>();
+  const splat = (byte: number): Code => {
+    if (!constants.has(byte)) constants.set(byte, add(V128));
+    return get(constants.get(byte)!);
+  };
   const not64 = (a: Code): Code => i64.xor(a, c64(-1));
   const bit = (mask: Code, index: Code): Code => i64.ne(i64.and(i64.shr_u(mask, i64.extend_u(index)), c64(1)), c64(0));
   const from64 = (index: Code): Code => i64.shl(c64(-1), i64.extend_u(index));
@@ -102,8 +110,19 @@ function buildScan(): { locals: ValType[]; body: Code } {
   const anyOf = (lanes: (k: number) => Code): Code => v128.any_true(v128.or(v128.or(lanes(0), lanes(1)), v128.or(lanes(2), lanes(3))));
   const eqv = (k: number, byte: number): Code => i8x16.eq(get(v[k]!), splat(byte));
   // `m` with `c` before it and `a` before that; the other sign of a candidate, `\u`, only occurs in blocks with a backslash.
-  const candidate = (k: number): Code =>
-    v128.and(eqv(k, 0x6d), i8x16.eq(v128.load(get(addrm2), 16 * k + 1), splat(0x63)));
+  const candidateAt = (k: number): Code =>
+    v128.and(eqv(0, 0x6d), i8x16.eq(v128.load(get(addrm2), 16 * k + 1), splat(0x63)));
+  // `{` and `[` are `{` once bit 5 is set, `}` and `]` are `}`: two compares find every bracket.
+  const bracket = (k: number): Code => {
+    const lower = v128.or(get(v[k]!), splat(0x20));
+    return v128.or(i8x16.eq(lower, splat(0x7b)), i8x16.eq(lower, splat(0x7d)));
+  };
+  // Control characters and backslashes: rare in CloudTrail, and each needs a closer look.
+  const unusual = (k: number): Code => v128.or(control(k), eqv(k, 0x5c));
+  // Bytes below 0x20 are those with none of the top three bits set (cheaper than an unsigned compare).
+  function control(k: number): Code {
+    return i8x16.eq(v128.and(get(v[k]!), splat(0xe0)), splat(0));
+  }
   const flag = (position: number, code: number): Code =>
     if_(i32.lt_u(get(position), get(errFirst)), [set(errFirst, get(position)), set(errKind, c32(code))]);
   const fail = (position: Code, code: Code): Code => [
@@ -157,35 +176,43 @@ function buildScan(): { locals: ValType[]; body: Code } {
         gset(G.scalarLast, i32.select(c32(-1), c32(-2), i32.eq(gget(G.scalarLast), i32.sub(get(len), c32(1))))),
         ret(c32(STATUS.needInput)),
       ]),
-      // A block emits at most 64 events; stop at a block boundary, where every carry is consistent.
-      if_(i32.gt_u(i32.add(gget(G.events), c32(64)), c32(OUT_EVENTS)), [gset(G.pos, get(p)), ret(c32(STATUS.outputFull))]),
-      set(n, i32.select(c32(64), i32.sub(get(len), get(p)), i32.gt_u(i32.sub(get(len), get(p)), c32(64)))),
       set(addr, i32.add(get(p), c32(IN))),
       set(addrm2, i32.sub(get(addr), c32(2))),
-      set(valid, i64.select(c64(-1), i64.sub(i64.shl(c64(1), i64.extend_u(get(n))), c64(1)), i32.eq(get(n), c32(64)))),
-      ...[0, 1, 2, 3].map((k) => set(v[k]!, v128.load(get(addr), 16 * k))),
-      set(q, i64.and(mask64((k) => eqv(k, 0x22)), get(valid))),
-      // `{` and `[` are `{` once bit 5 is set, `}` and `]` are `}`: two compares find every bracket.
-      set(brackets, i64.and(mask64((k) => {
-        const lower = v128.or(get(v[k]!), splat(0x20));
-        return v128.or(i8x16.eq(lower, splat(0x7b)), i8x16.eq(lower, splat(0x7d)));
-      }), get(valid))),
-      set(susp, anyOf((k) => v128.or(i8x16.lt_u(get(v[k]!), splat(0x20)), eqv(k, 0x5c)))),
-      set(candAny, anyOf(candidate)),
+      // One 16-byte vector at a time, each reduced at once to 16-bit masks: quotes, brackets, candidate
+      // bytes, and whether anything unusual is there. Keeping no vector alive for long keeps them in registers.
+      set(qlo, c32(0)), set(qhi, c32(0)), set(blo, c32(0)), set(bhi, c32(0)), set(clo, c32(0)), set(chi, c32(0)), set(susp, c32(0)),
+      ...[0, 1, 2, 3].map((k) => {
+        const [qm, bm, cm] = k < 2 ? [qlo, blo, clo] : [qhi, bhi, chi];
+        const shift = (mask: Code): Code => (k % 2 ? i32.shl(mask, c32(16)) : mask);
+        return [
+          set(v[0]!, v128.load(get(addr), 16 * k)),
+          set(qm, i32.or(get(qm), shift(i8x16.bitmask(eqv(0, 0x22))))),
+          set(bm, i32.or(get(bm), shift(i8x16.bitmask(bracket(0))))),
+          set(cm, i32.or(get(cm), shift(i8x16.bitmask(candidateAt(k))))),
+          set(susp, i32.or(get(susp), i8x16.bitmask(unusual(0)))),
+        ];
+      }),
       set(susp, i32.or(get(susp), i32.or(gget(G.escCarry), gget(G.hexPending)))),
-
-      // Most blocks: inside an element, no bracket, nothing unusual. Only the string state moves.
-      if_(i32.and(i32.eqz(get(susp)), i32.and(isMode(MODE.container), i64.eqz(get(brackets)))), [
-        gset(G.inString, i64.xor(gget(G.inString), i64.sub(c64(0), i64.and(i64.popcnt(get(q)), c64(1))))),
-        if_(get(candAny), gset(G.cand, c32(1))),
-        set(p, i32.add(get(p), get(n))),
+      // Most blocks: inside an element, no bracket, nothing unusual. Only the string state moves, by
+      // the parity of the block's quotes (the bytes after the input are spaces, so a short last block is no different).
+      if_(i32.and(i32.eqz(i32.or(get(susp), i32.or(get(blo), get(bhi)))), isMode(MODE.container)), [
+        gset(G.inString, i64.xor(gget(G.inString), i64.extend_s(i32.sub(c32(0), i32.and(i32.popcnt(i32.xor(get(qlo), get(qhi))), c32(1)))))),
+        if_(i32.or(get(clo), get(chi)), gset(G.cand, c32(1))),
+        set(p, i32.add(get(p), c32(64))),
         br(blocks),
       ]),
 
+      // A block emits at most 64 events; stop at a block boundary, where every carry is consistent.
+      if_(i32.gt_u(i32.add(gget(G.events), c32(64)), c32(OUT_EVENTS)), [gset(G.pos, get(p)), ret(c32(STATUS.outputFull))]),
+      set(n, i32.select(c32(64), i32.sub(get(len), get(p)), i32.gt_u(i32.sub(get(len), get(p)), c32(64)))),
+      ...[0, 1, 2, 3].map((k) => set(v[k]!, v128.load(get(addr), 16 * k))),
+      set(q, i64.or(i64.extend_u(get(qlo)), i64.shl(i64.extend_u(get(qhi)), c64(32)))),
+      set(brackets, i64.or(i64.extend_u(get(blo)), i64.shl(i64.extend_u(get(bhi)), c64(32)))),
+
       set(bs, c64(0)), set(ctl, c64(0)), set(esc, c64(0)), set(candU, c64(0)), set(errFirst, c32(64)), set(errKind, c32(0)),
       if_(get(susp), [
-        set(bs, i64.and(mask64((k) => eqv(k, 0x5c)), get(valid))),
-        set(ctl, i64.and(mask64((k) => i8x16.lt_u(get(v[k]!), splat(0x20))), get(valid))),
+        set(bs, mask64((k) => eqv(k, 0x5c))),
+        set(ctl, mask64(control)),
         // Hex digits of a \u escape that began in the previous block.
         if_(gget(G.hexPending), [
           set(j, c32(0)),
@@ -214,7 +241,7 @@ function buildScan(): { locals: ValType[]; body: Code } {
           br(escapes),
         ])),
         // An escaped `u` is a \u escape, which could spell anything once parsed.
-        set(candU, i64.and(get(esc), i64.and(mask64((k) => eqv(k, 0x75)), get(valid)))),
+        set(candU, i64.and(get(esc), mask64((k) => eqv(k, 0x75)))),
       ]),
 
       set(uq, i64.and(get(q), not64(get(esc)))),
@@ -222,18 +249,18 @@ function buildScan(): { locals: ValType[]; body: Code } {
       set(inside, get(uq)),
       ...[1, 2, 4, 8, 16, 32].map((shift) => set(inside, i64.xor(get(inside), i64.shl(get(inside), c64(shift))))),
       set(inside, i64.xor(get(inside), gget(G.inString))),
-      gset(G.inString, i64.shr_s(i64.shl(get(inside), i64.extend_u(i32.sub(c32(64), get(n)))), c64(63))),
+      gset(G.inString, i64.shr_s(get(inside), c64(63))),
 
       if_(get(susp), [
         // Raw control characters: never inside strings, only \t \n \r outside; backslashes only inside.
-        set(t, i64.and(mask64((k) => v128.or(v128.or(eqv(k, 0x09), eqv(k, 0x0a)), eqv(k, 0x0d))), get(valid))),
+        set(t, mask64((k) => v128.or(v128.or(eqv(k, 0x09), eqv(k, 0x0a)), eqv(k, 0x0d)))),
         set(t, i64.or(i64.and(get(ctl), get(inside)), i64.and(i64.and(get(ctl), not64(get(inside))), not64(get(t))))),
         if_(i64.ne(get(t), c64(0)), [set(x, i32.wrap(i64.ctz(get(t)))), flag(x, ERROR.controlInString)]),
         set(t, i64.and(get(bs), not64(get(inside)))),
         if_(i64.ne(get(t), c64(0)), [set(x, i32.wrap(i64.ctz(get(t)))), flag(x, ERROR.badCharacter)]),
       ]),
       set(candMask, get(candU)),
-      if_(get(candAny), set(candMask, i64.or(get(candMask), i64.and(mask64(candidate), get(valid))))),
+      set(candMask, i64.or(get(candMask), i64.or(i64.extend_u(get(clo)), i64.shl(i64.extend_u(get(chi)), c64(32))))),
       set(brackets, i64.and(get(brackets), not64(get(inside)))),
       set(from, c32(0)), set(candFrom, c32(0)), set(wsDone, c32(0)),
 
@@ -272,7 +299,7 @@ function buildScan(): { locals: ValType[]; body: Code } {
         // Between elements, or in a string or scalar element: every byte that is not whitespace matters.
         if_(i32.eqz(get(wsDone)), [
           set(t, mask64((k) => v128.or(v128.or(eqv(k, 0x20), eqv(k, 0x09)), v128.or(eqv(k, 0x0a), eqv(k, 0x0d))))),
-          set(tok, i64.and(i64.or(i64.and(not64(get(t)), not64(get(inside))), get(uq)), get(valid))),
+          set(tok, i64.or(i64.and(not64(get(t)), not64(get(inside))), get(uq))),
           set(wsDone, c32(1)),
         ]),
         set(m, i64.and(get(tok), from64(get(from)))),
@@ -339,7 +366,10 @@ function buildScan(): { locals: ValType[]; body: Code } {
     ]),
     c32(STATUS.needInput),
   ];
-  return { locals: types, body };
+  const bytes = [...constants.keys()];
+  if (bytes.length > CONST_SLOTS) throw new Error('too many vector constants for the constant table');
+  const load = [...constants.values()].map((index, slot) => set(index, v128.load(c32(CONST_TABLE + 16 * slot))));
+  return { locals: types, body: [load, body], constants: new Uint8Array(bytes.flatMap((byte) => new Array<number>(16).fill(byte))) };
 }
 
 /** The kernel's module bytes; built once per process. */
@@ -349,7 +379,7 @@ export function kernelModuleBytes(): Uint8Array {
     memoryPages: PAGES,
     globals: GLOBALS.map((g) => ({ ...g, initial: 0 })),
     functions: [{ name: 'scan', params: [I32], results: [I32], locals: scan.locals, body: scan.body }],
-    data: tables(),
+    data: [...tables(), { offset: CONST_TABLE, bytes: scan.constants }],
   });
 }
 

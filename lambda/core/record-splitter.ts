@@ -195,7 +195,8 @@ export class RecordSplitter {
       const start = events[e + 1]!;
       const kind = flags & 0xff;
       if ((flags & CANDIDATE_FLAG) !== 0 || kind === KIND.string || kind === KIND.scalar) {
-        const end = events[e + 2]! + 1;
+        // A scalar that ended in an earlier input (before whitespace) has its end there: take no bytes from this one.
+        const end = Math.max(events[e + 2]! + 1, 0);
         const bytes = start >= 0 ? Buffer.from(slice.buffer, slice.byteOffset + start, end - start) : Buffer.concat([...this.carried, slice.subarray(0, end)]);
         const offset = start >= 0 ? sliceOffset + start : this.carriedOffset;
         if (kind === KIND.object) out.candidates.push({ bytes, offset });

@@ -80,11 +80,12 @@ export const i64 = {
   eqz: op(0x50), eq: op(0x51), ne: op(0x52),
   ctz: op(0x7a), popcnt: op(0x7b), add: op(0x7c), sub: op(0x7d),
   and: op(0x83), or: op(0x84), xor: op(0x85), shl: op(0x86), shr_s: op(0x87), shr_u: op(0x88),
-  extend_u: op(0xad),
+  extend_u: op(0xad), extend_s: op(0xac),
   select: (whenTrue: Code, whenFalse: Code, condition: Code): Code => [whenTrue, whenFalse, condition, 0x1b],
 };
 
 export const v128 = {
+  const: (bytes: readonly number[]): Code => [simd(0x0c, ...bytes)],
   load: (address: Code, offset = 0): Code => [address, simd(0x00, ...memarg(offset))],
   and: op(simd(0x4e)), or: op(simd(0x50)), any_true: op(simd(0x53)),
 };

@@ -1,0 +1,101 @@
+/**
+ * One benchmark case in its own process, so that peak memory belongs to that case alone:
+ * `node child.js <case> <file>` prints one JSON line with the time, the peak RSS and what the
+ * case found. bench/run.ts bundles this file and runs it once per case and repetition.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import { buildAlert } from '../lambda/core/alert';
+import { analyzeLogStream } from '../lambda/core/analyze';
+import { GUNZIP_CHUNK_BYTES } from '../lambda/core/decode';
+import { createRuleEngine } from '../lambda/core/evaluate';
+import { createKernel } from '../lambda/core/record-splitter-kernel';
+import { extractRecords, isWatchedRecord } from '../lambda/core/records';
+import { DEFAULT_RULE_CONFIG } from '../lambda/core/rule-config';
+import type { Alert } from '../lambda/core/types';
+
+/** Every case reads the file in pieces of this size, as the scan CLI does. */
+export const READ_BYTES = 256 * 1024;
+
+export const CASES = ['floor', 'naive', 'scanner', 'kernel-init'] as const;
+export type CaseName = (typeof CASES)[number];
+
+export interface CaseResult {
+  readonly wallMs: number;
+  readonly maxRssMb: number;
+  readonly jsonBytes?: number;
+  readonly records?: number;
+  readonly acmRecords?: number;
+  readonly alerts?: number;
+  /** SHA-256 of the alerts as JSON, to compare paths without printing them. */
+  readonly digest?: string;
+  /** Why the case could not finish (measured up to there). */
+  readonly error?: string;
+}
+
+export const digestOf = (alerts: readonly Alert[]): string => createHash('sha256').update(JSON.stringify(alerts)).digest('hex');
+
+const read = (file: string) => createReadStream(file, { highWaterMark: READ_BYTES });
+const gunzip = (file: string) => read(file).pipe(createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }));
+
+/** The floor: streaming gunzip with the settings the scanner's decoder uses, output discarded. */
+async function floor(file: string): Promise<Partial<CaseResult>> {
+  let jsonBytes = 0;
+  for await (const chunk of gunzip(file)) jsonBytes += (chunk as Buffer).length;
+  return { jsonBytes };
+}
+
+/** The usual approach: gunzip the whole file, JSON.parse it, filter, then the same rules and alerts. */
+async function naive(file: string): Promise<Partial<CaseResult>> {
+  const engine = createRuleEngine(DEFAULT_RULE_CONFIG);
+  const chunks: Buffer[] = [];
+  for await (const chunk of gunzip(file)) chunks.push(chunk as Buffer);
+  const bytes = Buffer.concat(chunks);
+  chunks.length = 0;
+  let text: string;
+  try {
+    text = bytes.toString('utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_STRING_TOO_LONG') return { jsonBytes: bytes.length, error: 'string too large' };
+    throw err;
+  }
+  const records = extractRecords(JSON.parse(text));
+  const watched = records.filter(isWatchedRecord);
+  const alerts = watched.flatMap((record) => {
+    const verdict = engine.evaluate(record);
+    return verdict?.alert ? [buildAlert(record, verdict.rule, file)] : [];
+  });
+  return { jsonBytes: bytes.length, records: records.length, acmRecords: watched.length, alerts: alerts.length, digest: digestOf(alerts) };
+}
+
+/** acm-sentinel: the code path the Lambda handler and the scan CLI use. */
+async function scanner(file: string): Promise<Partial<CaseResult>> {
+  const engine = createRuleEngine(DEFAULT_RULE_CONFIG);
+  const { stats, alerts } = await analyzeLogStream(read(file), { engine, name: file });
+  return { records: stats.records, acmRecords: stats.acmRecords, alerts: alerts.length, digest: digestOf(alerts) };
+}
+
+/** The one-time cost of the first scan in a process: building and compiling the scanner's kernel. */
+async function kernelInit(): Promise<Partial<CaseResult>> {
+  createKernel();
+  return {};
+}
+
+const RUN: Record<CaseName, (file: string) => Promise<Partial<CaseResult>>> = { floor, naive, scanner, 'kernel-init': kernelInit };
+
+async function main(): Promise<void> {
+  const [name, file] = process.argv.slice(2) as [CaseName, string];
+  const started = process.hrtime.bigint();
+  const result = await RUN[name](file);
+  const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const out: CaseResult = { wallMs, maxRssMb: process.resourceUsage().maxRSS / 1024, ...result };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+if (require.main === module) {
+  main().catch((err: Error) => {
+    process.stderr.write(`${err.stack ?? err.message}\n`);
+    process.exitCode = 1;
+  });
+}

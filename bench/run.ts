@@ -1,0 +1,282 @@
+/**
+ * `npm run bench`: acm-sentinel's scanner side by side with the gunzip floor and the naive
+ * baseline, on generated CloudTrail files of 1k to 400k records. Every case runs in its own
+ * process (peak RSS is per case), repetitions are interleaved so background load hits every case
+ * alike, and the table reports medians. Also measures the scan CLI as a whole process and the
+ * Lambda bundle's size and load time. Prints the table and writes it to bench/results.md.
+ *
+ * Options: --reps N (default 5), --sizes 1000,10000 (default 1000,10000,100000,400000).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { build } from 'esbuild';
+import { digestOf, type CaseName, type CaseResult } from './child';
+import { generateFiles, GENERATOR_VERSION, type GeneratedFile } from './generate';
+
+const ROOT = path.join(__dirname, '..');
+const DATA = path.join(__dirname, 'data');
+const DEFAULT_SIZES = [1_000, 10_000, 100_000, 400_000];
+const TARGET_SIZES = [100_000, 400_000];
+
+interface Run extends CaseResult {
+  /** Spawn to exit, as a user waits for it. */
+  readonly processMs: number;
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+function option(name: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+/** Generated files are kept in bench/data and rebuilt only when missing or made by an older generator. */
+async function benchFiles(sizes: readonly number[]): Promise<GeneratedFile[]> {
+  const manifestPath = path.join(DATA, 'manifest.json');
+  try {
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { version: number; files: GeneratedFile[] };
+    const files = sizes.map((records) => manifest.files.find((f) => f.records === records));
+    if (manifest.version === GENERATOR_VERSION && files.every((f) => f && existsSync(path.join(DATA, f.path)))) {
+      return files.map((f) => ({ ...f!, path: path.join(DATA, f!.path) }));
+    }
+  } catch {
+    // No usable manifest: generate.
+  }
+  const started = Date.now();
+  process.stderr.write(`generating ${sizes.map((n) => n.toLocaleString('en-US')).join(', ')}-record CloudTrail files...`);
+  const files = await generateFiles(DATA, sizes);
+  process.stderr.write(` ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  writeFileSync(manifestPath, JSON.stringify({ version: GENERATOR_VERSION, files: files.map((f) => ({ ...f, path: path.basename(f.path) })) }, null, 2));
+  return files;
+}
+
+interface Spawned {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly processMs: number;
+}
+
+function run(args: readonly string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 180_000): Promise<Spawned> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const processMs = Number(process.hrtime.bigint() - started) / 1e6;
+      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), processMs });
+    });
+  });
+}
+
+function failure(spawned: Spawned): string {
+  if (/heap out of memory|Allocation failed/i.test(spawned.stderr)) return 'out of memory';
+  if (spawned.code === null) return 'killed (time limit)';
+  return spawned.stderr.trim().split('\n')[0]?.slice(0, 120) || `exit code ${spawned.code}`;
+}
+
+async function runCase(childJs: string, name: CaseName, file: string): Promise<Run> {
+  const spawned = await run([childJs, name, file]);
+  if (spawned.code !== 0) return { wallMs: NaN, maxRssMb: NaN, processMs: spawned.processMs, error: failure(spawned) };
+  return { ...(JSON.parse(spawned.stdout) as CaseResult), processMs: spawned.processMs };
+}
+
+/** The scan CLI as a user runs it; peak RSS comes from a hook that reports it at exit. */
+async function runCli(hook: string, file: string): Promise<Run> {
+  const spawned = await run(['--require', hook, path.join(ROOT, 'bin', 'acm-sentinel.js'), 'scan', file, '--format', 'json']);
+  const rss = /@@bench-rss (\d+(?:\.\d+)?)/.exec(spawned.stderr);
+  if (spawned.code !== 0) return { wallMs: NaN, maxRssMb: NaN, processMs: spawned.processMs, error: failure(spawned) };
+  const alerts = spawned.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  return { wallMs: spawned.processMs, processMs: spawned.processMs, maxRssMb: rss ? Number(rss[1]) : NaN, alerts: alerts.length, digest: digestOf(alerts) };
+}
+
+interface Summary {
+  readonly wallMs: number;
+  readonly processMs: number;
+  readonly maxRssMb: number;
+  readonly runs: readonly Run[];
+  readonly error?: string;
+}
+
+function summarize(runs: readonly Run[]): Summary {
+  const ok = runs.filter((r) => !r.error);
+  if (ok.length === 0) return { wallMs: NaN, processMs: NaN, maxRssMb: NaN, runs, error: runs[0]?.error };
+  return { wallMs: median(ok.map((r) => r.wallMs)), processMs: median(ok.map((r) => r.processMs)), maxRssMb: Math.max(...ok.map((r) => r.maxRssMb)), runs };
+}
+
+interface CaseSummaries {
+  readonly floor: Summary;
+  readonly naive: Summary;
+  readonly scanner: Summary;
+  readonly cli: Summary;
+}
+
+interface LambdaBundle {
+  readonly bytes?: number;
+  readonly requireMs?: number;
+  readonly note?: string;
+}
+
+/** The handler bundled as the CDK stack bundles it (everything, the AWS SDK included), and the time to load it. */
+async function lambdaBundle(work: string, reps: number): Promise<LambdaBundle> {
+  const entry = path.join(ROOT, 'lambda', 'handler.ts');
+  if (!existsSync(entry)) return { note: 'skipped: lambda/handler.ts does not exist yet' };
+  const outfile = path.join(work, 'handler.js');
+  await build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', target: 'node20', minify: true, format: 'cjs', logLevel: 'silent' });
+  const script = 'const t=process.hrtime.bigint();require(process.argv[1]);process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))';
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const spawned = await run(['-e', script, outfile], { ...process.env, AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT' });
+    if (spawned.code !== 0) return { bytes: statSync(outfile).size, note: `require failed: ${failure(spawned)}` };
+    times.push(Number(spawned.stdout));
+  }
+  return { bytes: statSync(outfile).size, requireMs: median(times) };
+}
+
+const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '–');
+const ratio = (a: number, b: number): string => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const reps = Number(option('reps') ?? 5);
+  const sizes = (option('sizes')?.split(',').map(Number) ?? DEFAULT_SIZES).sort((a, b) => a - b);
+  const files = await benchFiles(sizes);
+
+  const work = mkdtempSync(path.join(tmpdir(), 'acm-sentinel-bench-'));
+  try {
+    const childJs = path.join(work, 'child.js');
+    await build({ entryPoints: [path.join(__dirname, 'child.ts')], outfile: childJs, bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'silent' });
+    const hook = path.join(work, 'rss-hook.js');
+    writeFileSync(hook, "process.on('exit',()=>process.stderr.write('\\n@@bench-rss '+(process.resourceUsage().maxRSS/1024)+'\\n'));\n");
+
+    const cliPresent = existsSync(path.join(ROOT, 'lambda', 'cli', 'main.ts'));
+    const cliFile = files.at(-1)!;
+    if (cliPresent) await runCli(hook, files[0]!.path); // the CLI compiles its TypeScript on first use; keep that out of the timings
+
+    const results = new Map<number, { floor: Run[]; naive: Run[]; scanner: Run[]; cli: Run[] }>();
+    for (const file of files) results.set(file.records, { floor: [], naive: [], scanner: [], cli: [] });
+    for (let rep = 0; rep < reps; rep++) {
+      for (const file of files) {
+        const runs = results.get(file.records)!;
+        process.stderr.write(`\rrun ${rep + 1}/${reps}: ${file.records.toLocaleString('en-US')} records      `);
+        runs.floor.push(await runCase(childJs, 'floor', file.path));
+        runs.scanner.push(await runCase(childJs, 'scanner', file.path));
+        // The baseline takes seconds and gigabytes on the big files; fewer runs there keep the bench short.
+        if (rep < (file.records >= 400_000 ? 1 : file.records >= 100_000 ? 3 : reps)) runs.naive.push(await runCase(childJs, 'naive', file.path));
+        if (cliPresent && file === cliFile) runs.cli.push(await runCli(hook, file.path));
+      }
+    }
+    process.stderr.write('\n');
+    const kernelInit = summarize(await Promise.all([0, 1, 2].map(() => runCase(childJs, 'kernel-init', ''))));
+    const bundle = await lambdaBundle(work, reps);
+
+    const lines: string[] = [];
+    const checks: Array<{ ok: boolean; text: string }> = [];
+    lines.push('| Records | JSON | Case | Wall | Throughput | Peak RSS | vs floor | vs baseline | Alerts |');
+    lines.push('|---:|---:|:---|---:|---:|---:|---:|---:|:---|');
+    const byCase = new Map<number, CaseSummaries>();
+    for (const file of files) {
+      const runs = results.get(file.records)!;
+      const s: CaseSummaries = { floor: summarize(runs.floor), naive: summarize(runs.naive), scanner: summarize(runs.scanner), cli: summarize(runs.cli) };
+      byCase.set(file.records, s);
+      const mb = file.jsonBytes / 1e6;
+      const naiveDigest = s.naive.runs.find((r) => r.digest)?.digest;
+      const alertCell = (summary: Summary): string => {
+        const r = summary.runs.find((x) => x.digest);
+        if (!r) return summary.error ?? '–';
+        if (!naiveDigest) return `${r.alerts}`;
+        const same = summary.runs.every((x) => x.error || x.digest === naiveDigest);
+        return `${r.alerts} ${same ? '(same as baseline)' : '**(differ from baseline)**'}`;
+      };
+      const row = (label: string, summary: Summary, wall: number, floorWall: number, alerts: string) =>
+        `| ${fmt(file.records)} | ${fmt(mb, 1)} MB | ${label} | ${summary.error && !Number.isFinite(wall) ? summary.error : `${fmt(wall)} ms`} | ${fmt(mb / (wall / 1000))} MB/s | ${fmt(summary.maxRssMb)} MB | ${ratio(wall, floorWall)} | ${ratio(wall, s.naive.wallMs)} | ${alerts} |`;
+      lines.push(row('floor: streaming gunzip only', s.floor, s.floor.wallMs, s.floor.wallMs, ''));
+      lines.push(row('baseline: gunzip, JSON.parse, filter', s.naive, s.naive.wallMs, s.floor.wallMs, alertCell(s.naive)));
+      lines.push(row('**acm-sentinel scanner**', s.scanner, s.scanner.wallMs, s.floor.wallMs, alertCell(s.scanner)));
+      if (s.cli.runs.length) {
+        lines.push(row('scan CLI, whole process¹', s.cli, s.cli.processMs, s.floor.processMs, alertCell(s.cli)));
+      }
+      if (naiveDigest || s.naive.error) {
+        checks.push({
+          ok: s.scanner.runs.every((r) => r.digest === naiveDigest) && !!naiveDigest,
+          text: `${fmt(file.records)} records: scanner alerts identical to the baseline's${naiveDigest ? '' : ' (baseline did not finish)'}`,
+        });
+      }
+    }
+    const footnotes = [
+      `Wall: median of ${reps} runs (baseline: 3 on 100k, 1 on 400k), each in a fresh process, timed from opening the file to the last alert; throughput is MB (10⁶ bytes) of decompressed JSON per second; peak RSS is the most any run reached (the process's maximum resident set).`,
+      `¹ The CLI is timed as a whole process (start to exit, \`node bin/acm-sentinel.js scan FILE --format json\`), against the floor also timed as a whole process (${fmt(byCase.get(cliFile.records)?.floor.processMs ?? NaN)} ms on this file).`,
+    ];
+    if (!cliPresent) footnotes.push('The scan CLI row is missing: lambda/cli/main.ts does not exist yet.');
+
+    for (const records of TARGET_SIZES) {
+      const s = byCase.get(records);
+      if (!s) continue;
+      const r = s.scanner.wallMs / s.floor.wallMs;
+      checks.push({ ok: r <= 1.15, text: `${fmt(records)} records: scanner wall ${ratio(s.scanner.wallMs, s.floor.wallMs)} the floor (target ≤ 1.15×)` });
+      const speedup = s.naive.wallMs / s.scanner.wallMs;
+      checks.push({ ok: speedup >= 2.5, text: `${fmt(records)} records: scanner ${Number.isFinite(speedup) ? speedup.toFixed(1) : '–'}× faster than the baseline (target ≥ 2.5×)` });
+      checks.push({ ok: s.scanner.maxRssMb <= 100, text: `${fmt(records)} records: scanner peak RSS ${fmt(s.scanner.maxRssMb)} MB (target ≤ 100 MB)` });
+    }
+    const [a, b] = TARGET_SIZES.map((n) => byCase.get(n)?.scanner.maxRssMb ?? NaN) as [number, number];
+    if (Number.isFinite(a) && Number.isFinite(b)) {
+      checks.push({ ok: b <= a * 1.1, text: `peak RSS grows ${(((b - a) / a) * 100).toFixed(1)}% from 100k to 400k records (target ≤ 10%)` });
+    }
+    const big = byCase.get(cliFile.records);
+    if (big && big.cli.runs.length) {
+      checks.push({ ok: big.cli.processMs <= 1.2 * big.floor.processMs, text: `${fmt(cliFile.records)} records: scan CLI, whole process, ${ratio(big.cli.processMs, big.floor.processMs)} the floor as a whole process (target ≤ 1.2×)` });
+      const naiveDigest = big.naive.runs.find((r) => r.digest)?.digest;
+      if (naiveDigest) checks.push({ ok: big.cli.runs.every((r) => r.digest === naiveDigest), text: `${fmt(cliFile.records)} records: scan CLI alerts identical to the baseline's` });
+    }
+
+    const bundleLines = bundle.bytes === undefined
+      ? [`- Lambda bundle: ${bundle.note}`]
+      : [
+        `- Lambda bundle (handler and AWS SDK, minified, one file): ${fmt(bundle.bytes / 1024)} KB; \`require()\` in a fresh process: ${bundle.requireMs === undefined ? bundle.note : `${fmt(bundle.requireMs)} ms (median of ${reps})`}`,
+      ];
+    bundleLines.push(`- The scanner's first use in a process builds and compiles its WebAssembly kernel: ${fmt(kernelInit.wallMs, 1)} ms (median of 3)`);
+
+    const machine = `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'})`;
+    const text = [
+      `## Benchmark`,
+      '',
+      `${machine}; generated CloudTrail files (mixed services, ~${fmt(files.at(-1)!.jsonBytes / files.at(-1)!.records)} bytes per record, ACM and ACM PCA about 0.2% of records).`,
+      '',
+      ...lines,
+      '',
+      ...footnotes,
+      '',
+      '### Targets',
+      '',
+      ...checks.map((c) => `- ${c.ok ? 'met' : '**not met**'}: ${c.text}`),
+      '',
+      '### Lambda package',
+      '',
+      ...bundleLines,
+      '',
+      `Bench run time: ${((Date.now() - started) / 1000).toFixed(0)} s.`,
+      '',
+    ].join('\n');
+    process.stdout.write(`${text}\n`);
+    writeFileSync(path.join(__dirname, 'results.md'), text);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`${err.stack ?? err.message}\n`);
+  process.exitCode = 1;
+});
