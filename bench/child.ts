@@ -85,7 +85,9 @@ async function kernelInit(): Promise<Partial<CaseResult>> {
 const RUN: Record<CaseName, (file: string) => Promise<Partial<CaseResult>>> = { floor, naive, scanner, 'kernel-init': kernelInit };
 
 async function main(): Promise<void> {
-  const [name, file] = process.argv.slice(2) as [CaseName, string];
+  const [name, file, preload] = process.argv.slice(2) as [CaseName, string, string | undefined];
+  // The bundled Lambda handler (AWS SDK and all), loaded first to see the scanner's peak memory as the function would.
+  if (preload) require(preload);
   const started = process.hrtime.bigint();
   const result = await RUN[name](file);
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;

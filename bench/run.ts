@@ -19,6 +19,8 @@ const ROOT = path.join(__dirname, '..');
 const DATA = path.join(__dirname, 'data');
 const DEFAULT_SIZES = [1_000, 10_000, 100_000, 400_000];
 const TARGET_SIZES = [100_000, 400_000];
+/** What the bundled handler needs to load quietly outside Lambda. */
+const QUIET_ENV = { AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 
 interface Run extends CaseResult {
   /** Spawn to exit, as a user waits for it. */
@@ -87,8 +89,8 @@ function failure(spawned: Spawned): string {
   return spawned.stderr.trim().split('\n')[0]?.slice(0, 120) || `exit code ${spawned.code}`;
 }
 
-async function runCase(childJs: string, name: CaseName, file: string): Promise<Run> {
-  const spawned = await run([childJs, name, file]);
+async function runCase(childJs: string, name: CaseName, file: string, preload?: string): Promise<Run> {
+  const spawned = await run([childJs, name, file, ...(preload ? [preload] : [])], { ...process.env, ...QUIET_ENV });
   if (spawned.code !== 0) return { wallMs: NaN, maxRssMb: NaN, processMs: spawned.processMs, error: failure(spawned) };
   return { ...(JSON.parse(spawned.stdout) as CaseResult), processMs: spawned.processMs };
 }
@@ -126,6 +128,7 @@ interface CaseSummaries {
 interface LambdaBundle {
   readonly bytes?: number;
   readonly requireMs?: number;
+  readonly outfile?: string;
   readonly note?: string;
 }
 
@@ -138,11 +141,17 @@ async function lambdaBundle(work: string, reps: number): Promise<LambdaBundle> {
   const script = 'const t=process.hrtime.bigint();require(process.argv[1]);process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))';
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
-    const spawned = await run(['-e', script, outfile], { ...process.env, AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT' });
+    const spawned = await run(['-e', script, outfile], { ...process.env, ...QUIET_ENV });
     if (spawned.code !== 0) return { bytes: statSync(outfile).size, note: `require failed: ${failure(spawned)}` };
     times.push(Number(spawned.stdout));
   }
-  return { bytes: statSync(outfile).size, requireMs: median(times) };
+  return { bytes: statSync(outfile).size, requireMs: median(times), outfile };
+}
+
+async function repeat<T>(times: number, run: () => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  for (let i = 0; i < times; i++) results.push(await run());
+  return results;
 }
 
 const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '–');
@@ -179,8 +188,19 @@ async function main(): Promise<void> {
       }
     }
     process.stderr.write('\n');
-    const kernelInit = summarize(await Promise.all([0, 1, 2].map(() => runCase(childJs, 'kernel-init', ''))));
+    const kernelInit = summarize(await repeat(3, () => runCase(childJs, 'kernel-init', '')));
     const bundle = await lambdaBundle(work, reps);
+    // The same floor and scanner in a process that has loaded the Lambda bundle first, as in the function.
+    let inLambda: { floor: Summary; scanner: Summary } | undefined;
+    if (bundle.outfile) {
+      const floorRuns: Run[] = [];
+      const scannerRuns: Run[] = [];
+      for (let i = 0; i < 3; i++) {
+        floorRuns.push(await runCase(childJs, 'floor', cliFile.path, bundle.outfile));
+        scannerRuns.push(await runCase(childJs, 'scanner', cliFile.path, bundle.outfile));
+      }
+      inLambda = { floor: summarize(floorRuns), scanner: summarize(scannerRuns) };
+    }
 
     const lines: string[] = [];
     const checks: Array<{ ok: boolean; text: string }> = [];
@@ -247,6 +267,12 @@ async function main(): Promise<void> {
         `- Lambda bundle (handler and AWS SDK, minified, one file): ${fmt(bundle.bytes / 1024)} KB; \`require()\` in a fresh process: ${bundle.requireMs === undefined ? bundle.note : `${fmt(bundle.requireMs)} ms (median of ${reps})`}`,
       ];
     bundleLines.push(`- The scanner's first use in a process builds and compiles its WebAssembly kernel: ${fmt(kernelInit.wallMs, 1)} ms (median of 3)`);
+    if (inLambda) {
+      bundleLines.push(
+        `- In a process that has loaded the Lambda bundle first, on the ${fmt(cliFile.records)}-record file (median of 3): floor ${fmt(inLambda.floor.wallMs)} ms, ` +
+          `scanner ${fmt(inLambda.scanner.wallMs)} ms (${ratio(inLambda.scanner.wallMs, inLambda.floor.wallMs)} the floor), scanner peak RSS ${fmt(inLambda.scanner.maxRssMb)} MB`,
+      );
+    }
 
     const machine = `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'})`;
     const text = [

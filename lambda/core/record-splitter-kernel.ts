@@ -3,14 +3,14 @@
  *
  * Why WebAssembly: gunzip inflates a CloudTrail file at about 1 GB/s of JSON on the libuv thread
  * pool, and a JavaScript loop that looks at every byte runs at about half that, so it could never
- * hide under the inflate. This kernel classifies 64 bytes per step with 16-byte vector compares
- * (the technique of simdjson's first stage): quotes, backslashes, brackets, control characters,
- * and the byte patterns that can make a record an ACM one. Quote bitmasks turn into an
- * "inside a string" mask with a prefix XOR, so brackets inside strings are ignored without
- * visiting them; only brackets outside strings are visited one by one, to track depth.
+ * keep up. This kernel classifies 64 bytes per step with 16-byte vector compares (the first pass
+ * of the fastest JSON parsers works the same way): quotes, backslashes, brackets, control
+ * characters, and the bytes that can make a record an ACM one. Quote positions become an "inside
+ * a string" mask with a prefix XOR, so brackets inside strings are ignored without visiting them;
+ * only brackets outside strings are visited one by one, to track depth.
  *
  * What it reports, per element of the top-level `Records` array: where it starts and ends, its
- * kind, and whether its bytes contain `acm` or a `\u` escape (the only ways its parsed
+ * kind, and whether its bytes contain `cm` or a `\u` escape (the only ways its parsed
  * `eventSource` can read `acm.amazonaws.com` or `acm-pca.amazonaws.com`). What it checks:
  * everything about strings (termination, escapes, no raw control characters), that brackets
  * balance and match, and the exact grammar of the array itself (elements, commas, whitespace).

@@ -45,6 +45,17 @@ export function uleb(value: number): number[] {
 
 export function sleb(value: number | bigint): number[] {
   const out: number[] = [];
+  if (typeof value === 'number' && (value | 0) === value) {
+    // 32-bit values, nearly all of them: arithmetic shifts keep the sign without BigInt.
+    let v = value;
+    for (;;) {
+      const byte = v & 0x7f;
+      v >>= 7;
+      const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
+      out.push(done ? byte : byte | 0x80);
+      if (done) return out;
+    }
+  }
   let n = BigInt(value);
   for (;;) {
     const byte = Number(n & 0x7fn);
