@@ -92,7 +92,7 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
   }
 
   io.err(
-    `scanned ${plural(files, 'file')}: ${records} records, ${acmRecords} ACM records, ${countAlerts(alerts)}` +
+    `scanned ${plural(files, 'file')}: ${plural(records, 'record')}, ${plural(acmRecords, 'ACM record')}, ${countAlerts(alerts)}` +
       `${skipped ? `; ${skipped} skipped` : ''}${failures ? `; ${failures} unreadable` : ''}`,
   );
   return failures ? 1 : 0;
