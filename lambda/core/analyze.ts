@@ -1,6 +1,6 @@
 import { LogObjectReadError } from '../errors';
 import { buildAlert } from './alert';
-import { decodeLogBytes, DEFAULT_MAX_DECOMPRESSED_BYTES } from './decode';
+import { decodeLogBytes, DEFAULT_MAX_DECOMPRESSED_BYTES, type DecodeProgress } from './decode';
 import type { RuleEngine } from './evaluate';
 import { scanWatchedRecords } from './record-scanner';
 import { LogFormatError } from './records';
@@ -53,21 +53,15 @@ export function describeReadFailure(name: string, err: unknown): LogObjectReadEr
 export async function analyzeLogStream(bytes: AsyncIterable<Uint8Array>, options: AnalyzeOptions): Promise<AnalyzeResult> {
   const stats: ScanStats = { records: 0, acmRecords: 0 };
   const alerts: Alert[] = [];
-  let decodedBytes = 0;
-  async function* counted(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-    for await (const chunk of source) {
-      decodedBytes += chunk.length;
-      yield chunk;
-    }
-  }
+  const decodedBytes: DecodeProgress = { bytes: 0 };
   try {
-    const decoded = counted(decodeLogBytes(bytes, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES));
+    const decoded = decodeLogBytes(bytes, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES, decodedBytes);
     for await (const record of scanWatchedRecords(decoded, stats)) {
       const verdict = options.engine.evaluate(record);
       if (verdict?.alert) alerts.push(buildAlert(record, verdict.rule, options.name));
     }
   } catch (err) {
-    if (decodedBytes === 0 && err instanceof LogFormatError) return { stats, alerts, empty: true };
+    if (decodedBytes.bytes === 0 && err instanceof LogFormatError) return { stats, alerts, empty: true };
     throw describeReadFailure(options.name, err);
   }
   return { stats, alerts, empty: false };

@@ -27,6 +27,11 @@ function isGzip(head: Uint8Array): boolean {
   return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 }
 
+/** Running count of decompressed bytes, readable by the caller while and after decoding. */
+export interface DecodeProgress {
+  bytes: number;
+}
+
 /**
  * The decompressed bytes of a log file. Gzip is detected by its magic bytes, not by name, so
  * plain JSON passes through unchanged; bytes are streamed, never collected.
@@ -34,6 +39,7 @@ function isGzip(head: Uint8Array): boolean {
 export async function* decodeLogBytes(
   source: AsyncIterable<Uint8Array>,
   maxBytes: number = DEFAULT_MAX_DECOMPRESSED_BYTES,
+  progress: DecodeProgress = { bytes: 0 },
 ): AsyncGenerator<Uint8Array> {
   const iterator = source[Symbol.asyncIterator]();
   // Gather at least two bytes to look at the magic number, however the source chunks its data.
@@ -57,10 +63,9 @@ export async function* decodeLogBytes(
     // pipeline forwards a source failure (a broken S3 stream) into the gunzip iterator.
     decoded = pipeline(Readable.from(batched(rest()), { objectMode: false }), gunzip, () => {});
   }
-  let total = 0;
   for await (const chunk of decoded) {
-    total += chunk.length;
-    if (total > maxBytes) throw new DecompressedSizeError(maxBytes);
+    progress.bytes += chunk.length;
+    if (progress.bytes > maxBytes) throw new DecompressedSizeError(maxBytes);
     yield chunk;
   }
 }

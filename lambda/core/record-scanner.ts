@@ -22,6 +22,7 @@ export async function* scanWatchedRecords(
     const { records, candidates } = splitter.write(chunk);
     stats.records += records;
     for (const candidate of candidates) {
+      if (!mayNameWatchedSource(candidate.bytes)) continue;
       const record = unwrapEnvelope(parseCandidate(candidate));
       if (isWatchedRecord(record)) {
         stats.acmRecords += 1;
@@ -44,6 +45,16 @@ export async function* scanWatchedRecords(
       yield record;
     }
   }
+}
+
+/**
+ * The kernel's candidate test (`cm` or a `\u` escape) is coarse so it stays a vector compare;
+ * this exact one is cheap on the few records it passes. A parsed string can only read
+ * `acm.amazonaws.com` or `acm-pca.amazonaws.com` if the bytes hold that text or a `\u` escape:
+ * no other JSON escape produces any of its characters.
+ */
+function mayNameWatchedSource(bytes: Buffer): boolean {
+  return bytes.includes('acm.amazonaws.com') || bytes.includes('acm-pca.amazonaws.com') || bytes.includes('\\u');
 }
 
 function parseCandidate({ bytes, offset }: Candidate): unknown {
