@@ -2,29 +2,21 @@
  * The Lambda entry point: the only module that reads process.env, builds AWS SDK clients and
  * touches the Lambda context. Everything it does is in the core; this file wires the edge.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import { DynamoDbDedupeStore } from './adapters/dynamodb-dedupe-store';
+import { createPowertoolsLogger } from './adapters/powertools-logger';
 import { S3LogReader } from './adapters/s3-log-reader';
 import { SnsAlertPublisher } from './adapters/sns-publisher';
 import { loadConfig, type Config } from './config';
 import { createRuleEngine, type RuleEngine } from './core/evaluate';
-import type { Logger as LoggerPort } from './core/ports';
 import { failureOf, processS3Event, type EventResult, type ProcessPorts } from './core/process';
 
 const SERVICE = 'acm-sentinel';
-const powertools = new Logger({ serviceName: SERVICE });
-const logger: LoggerPort = {
-  debug: (message, fields) => powertools.debug(message, (fields ?? {}) as LogAttributes),
-  info: (message, fields) => powertools.info(message, (fields ?? {}) as LogAttributes),
-  warn: (message, fields) => powertools.warn(message, (fields ?? {}) as LogAttributes),
-  error: (message, fields) => powertools.error(message, (fields ?? {}) as LogAttributes),
-};
+const { powertools, logger } = createPowertoolsLogger(SERVICE);
 const metrics = new Metrics({ namespace: 'AcmSentinel', serviceName: SERVICE });
 // Clients live at module scope so warm invocations reuse their connections; endpoints and
 // region come from the SDK's standard environment settings.

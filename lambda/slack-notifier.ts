@@ -5,10 +5,9 @@
  * process.env, builds the SDK client once and touches the Lambda context; rendering is in the
  * core (render/slack-blocks.ts), HTTP and the secret in adapters.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
+import { createPowertoolsLogger } from './adapters/powertools-logger';
 import { SlackWebhookClient, type SlackWebhookOptions } from './adapters/slack-webhook';
 import { SecretsManagerWebhookSource, type WebhookSource } from './adapters/webhook-secret';
 import type { Logger as LoggerPort } from './core/ports';
@@ -167,13 +166,7 @@ export interface SlackNotifierOptions {
   readonly webhook?: Omit<SlackWebhookOptions, 'logger'>;
 }
 
-const powertools = new Logger({ serviceName: 'acm-sentinel-slack' });
-const powertoolsPort: LoggerPort = {
-  debug: (message, fields) => powertools.debug(message, (fields ?? {}) as LogAttributes),
-  info: (message, fields) => powertools.info(message, (fields ?? {}) as LogAttributes),
-  warn: (message, fields) => powertools.warn(message, (fields ?? {}) as LogAttributes),
-  error: (message, fields) => powertools.error(message, (fields ?? {}) as LogAttributes),
-};
+const { powertools, logger: powertoolsPort } = createPowertoolsLogger('acm-sentinel-slack');
 // At module scope so warm invocations reuse its connection.
 const defaultSecretsManager = new SecretsManagerClient({});
 
