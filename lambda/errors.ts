@@ -16,14 +16,6 @@ export class LogObjectReadError extends Error {
   }
 }
 
-/** Some alerts could not be published after retries; the invocation must fail so Lambda retries it. */
-export class AlertPublishError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'AlertPublishError';
-  }
-}
-
 /** One or more objects of an invocation failed; names each so the retry and the failure destination say what was lost. */
 export class InvocationFailedError extends Error {
   /** What the invocation did before failing, for callers that report it (the local `invoke`). */

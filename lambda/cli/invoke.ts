@@ -16,8 +16,8 @@ export interface InvokeOptions {
 }
 
 const EVENTS_DIR = path.join(__dirname, '..', '..', 'events');
-export const DEFAULT_OBJECTS_DIR = path.join(EVENTS_DIR, 'objects');
-export const DEMO_EVENT = path.join(EVENTS_DIR, 's3-put.json');
+const DEFAULT_OBJECTS_DIR = path.join(EVENTS_DIR, 'objects');
+const DEMO_EVENT = path.join(EVENTS_DIR, 's3-put.json');
 
 async function readEvent(file: string): Promise<unknown> {
   let text: string;

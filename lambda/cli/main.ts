@@ -4,7 +4,7 @@ import { UsageError } from './args';
 import { processOutput, type Output } from './output';
 import { runScan } from './scan';
 
-export const USAGE = `acm-sentinel: alerts on sensitive AWS Certificate Manager activity in CloudTrail logs
+const USAGE = `acm-sentinel: alerts on sensitive AWS Certificate Manager activity in CloudTrail logs
 
 Usage:
   acm-sentinel scan PATH... [--format text|json] [--config FILE]

@@ -5,7 +5,7 @@ import type { Actor, Alert, CloudTrailRecord } from './types';
 const ARN_FIELDS = ['certificateArn', 'certificateAuthorityArn', 'resourceArn'] as const;
 
 /** Certificate and CA ARNs the call touched, from the request, the response and `resources`. */
-export function resourcesOf(record: CloudTrailRecord): string[] {
+function resourcesOf(record: CloudTrailRecord): string[] {
   const found = new Set<string>();
   for (const source of [record.requestParameters, record.responseElements]) {
     if (!source || typeof source !== 'object') continue;
@@ -21,7 +21,7 @@ export function resourcesOf(record: CloudTrailRecord): string[] {
 }
 
 /** Who made the call, from `userIdentity`; an assumed role carries its issuing role and MFA flag. */
-export function actorOf(record: CloudTrailRecord): Actor {
+function actorOf(record: CloudTrailRecord): Actor {
   const identity = record.userIdentity ?? {};
   const issuer = identity.sessionContext?.sessionIssuer;
   const mfa = identity.sessionContext?.attributes?.mfaAuthenticated;
@@ -54,7 +54,7 @@ function regionOf(arn: string): string | undefined {
 const consoleUrl = (region: string, path: string): string => `https://${region}.console.aws.amazon.com/${path}`;
 
 /** Console links: the CloudTrail event, and the first certificate or CA the call touched, in its own region. */
-export function linksFor(eventId: string, recordRegion: string, resources: readonly string[]): Alert['links'] {
+function linksFor(eventId: string, recordRegion: string, resources: readonly string[]): Alert['links'] {
   const region = safeRegion(recordRegion) ?? 'us-east-1';
   const links: Alert['links'] = {
     cloudTrail: consoleUrl(region, `cloudtrailv2/home?region=${region}#/events/${encodeURIComponent(eventId)}`),

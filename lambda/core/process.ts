@@ -52,7 +52,7 @@ export interface EventResult {
 
 export const DEFAULT_SAFETY_MARGIN_MS = 30_000;
 
-export const s3Uri = (ref: ObjectRef): string => `s3://${ref.bucket}/${ref.key}`;
+const s3Uri = (ref: ObjectRef): string => `s3://${ref.bucket}/${ref.key}`;
 
 interface InvocationState {
   /** Dedupe keys handled in this invocation. */

@@ -13,7 +13,7 @@ const MAX_DEPTH = 8;
 const MAX_STRING = 1024;
 
 /** True for a string that holds, or stands in for, secret material. */
-export function looksSecret(value: string): boolean {
+function looksSecret(value: string): boolean {
   return PEM.test(value) || value.includes('HIDDEN_DUE_TO_SECURITY_REASONS') || LONG_BASE64.test(value);
 }
 
