@@ -4,13 +4,12 @@
  */
 import { gzipSync } from 'node:zlib';
 import { putObject, receiveDelivered, startSandbox, type LocalSandbox } from '../lambda/local/sandbox';
-import { record, SECRET_MARKERS } from './support';
+import { record, s3RecordIn, SECRET_MARKERS } from './support';
 
 const BUCKET = 'trail-bucket';
 const PREFIX = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/03/14/';
 const MAX_BYTES = 8 * 1024 * 1024;
-const encodeKey = (key: string) => encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+');
-const s3Record = (key: string, size = 100) => ({ s3: { bucket: { name: BUCKET }, object: { key: encodeKey(key), size } } });
+const s3Record = s3RecordIn(BUCKET);
 
 const deep = 50_000;
 const objects: Record<string, Buffer> = {

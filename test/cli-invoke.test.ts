@@ -7,7 +7,7 @@ import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { record, ROOT, SECRET_MARKERS } from './support';
+import { record, ROOT, s3RecordIn, SECRET_MARKERS } from './support';
 
 const BIN = path.join(ROOT, 'bin', 'acm-sentinel.js');
 const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
@@ -27,6 +27,7 @@ function emulatorPids(): number[] {
 }
 
 const BUCKET = 'my-trail';
+const s3Record = s3RecordIn(BUCKET);
 const PREFIX = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/03/14/';
 const dir = mkdtempSync(path.join(tmpdir(), 'acm-sentinel-invoke-'));
 function writeObject(key: string, body: Buffer): void {
@@ -36,8 +37,7 @@ function writeObject(key: string, body: Buffer): void {
 }
 function writeEvent(name: string, keys: string[]): string {
   const file = path.join(dir, name);
-  const encode = (key: string) => encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+');
-  writeFileSync(file, JSON.stringify({ Records: keys.map((key) => ({ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: BUCKET }, object: { key: encode(key), size: 10 } } })) }));
+  writeFileSync(file, JSON.stringify({ Records: keys.map((key) => s3Record(key)) }));
   return file;
 }
 

@@ -6,14 +6,12 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { putObject, receiveDelivered, startSandbox, type LocalSandbox } from '../lambda/local/sandbox';
-import { record, RECORDS_DIR, SECRET_MARKERS } from './support';
+import { record, RECORDS_DIR, s3RecordIn, SECRET_MARKERS } from './support';
 
 const BUCKET = 'trail-bucket';
 const PREFIX = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/03/14/';
 const fixture = (name: string) => readFileSync(path.join(RECORDS_DIR, name));
-const s3Record = (key: string, size = 100) => ({ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: BUCKET }, object: { key, size } } });
-// S3 URL-encodes keys in notifications, with + for spaces.
-const encodeKey = (key: string) => encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+');
+const s3Record = s3RecordIn(BUCKET);
 
 let sandbox: LocalSandbox;
 let handler: typeof import('../lambda/handler').handler;
@@ -44,7 +42,7 @@ describe('handler end to end', () => {
 
     // Act
     const summary = await handler({
-      Records: [s3Record(`${PREFIX}mixed.json.gz`), s3Record(`${PREFIX}export.json.gz`), s3Record(encodeKey(`${PREFIX}plain export denied.json`))],
+      Records: [s3Record(`${PREFIX}mixed.json.gz`), s3Record(`${PREFIX}export.json.gz`), s3Record(`${PREFIX}plain export denied.json`)],
     });
 
     // Assess

@@ -14,11 +14,11 @@ import type { Alert } from '../lambda/core/types';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { putObject, receiveDelivered, startSandbox, type LocalSandbox } from '../lambda/local/sandbox';
 import { startDynamoDb, type LocalDynamoDb } from './dynamodb-local';
-import { chunked, record, RECORDS_DIR } from './support';
+import { chunked, record, RECORDS_DIR, s3RecordIn } from './support';
 
 const BUCKET = 'trail-bucket';
 const PREFIX = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/03/14/';
-const s3Record = (key: string) => ({ s3: { bucket: { name: BUCKET }, object: { key, size: 100 } } });
+const s3Record = s3RecordIn(BUCKET);
 const logWith = (...ids: string[]) => gzipSync(JSON.stringify({ Records: ids.map((id, i) => record({ eventID: id, eventName: i % 2 ? 'ExportCertificate' : 'DeleteCertificate' })) }));
 
 let sandbox: LocalSandbox;
@@ -114,7 +114,7 @@ describe('the core under faults', () => {
     const slowReader = { open: async (ref: { key: string }) => ((remaining -= 20_000), reader(bodies).open(ref)) };
     const result = await processS3Event(
       { reader: slowReader, publisher, logger },
-      { Records: Object.keys(bodies).map(s3Record) },
+      { Records: Object.keys(bodies).map((key) => s3Record(key)) },
       { engine, remainingTimeMs: () => remaining, safetyMarginMs: 30_000 },
     );
     expect(publisher.sent.map((a) => a.eventId)).toEqual(['t-1', 't-2']);

@@ -69,3 +69,11 @@ export const SECRET_MARKERS = [
   '**********',
   'Base64-encoded certificate',
 ];
+
+/** A key as S3 writes it into event notifications: URL-encoded, with `+` for spaces. */
+export const encodeS3Key = (key: string): string => encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+');
+
+/** Builds S3 ObjectCreated event records for one bucket; keys are given decoded and encoded as S3 does. */
+export const s3RecordIn =
+  (bucket: string) =>
+  (key: string, size = 100) => ({ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: bucket }, object: { key: encodeS3Key(key), size } } });

@@ -258,6 +258,27 @@ const passphraseDump: Json = {
 
 const FAKE_CERT = '-----BEGIN CERTIFICATE-----\nbase64 certificate\n-----END CERTIFICATE-----\n';
 
+/** KMS Decrypt that Secrets Manager makes on the orders function's behalf when it reads its secret. */
+function ordersSecretDecrypt(at: string, requestID: string, eventID: string): Json {
+  return record({
+    version: '1.08',
+    who: ordersFnViaSecretsManager,
+    at,
+    source: 'kms.amazonaws.com',
+    name: 'Decrypt',
+    ip: 'secretsmanager.amazonaws.com',
+    ua: 'secretsmanager.amazonaws.com',
+    req: {
+      encryptionContext: { SecretARN: ORDERS_SECRET, SecretVersionId: '8f2e5b1c-4d7a-4f93-a0e6-1b9c3d5e7f20' },
+      encryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+    },
+    requestID,
+    eventID,
+    readOnly: true,
+    resources: [{ accountId: MAIN, type: 'AWS::KMS::Key', ARN: `arn:aws:kms:us-east-1:${MAIN}:key/e3a1d7c5-92b4-4f06-8d1e-6c0b5a2f9e47` }],
+  });
+}
+
 function trailDataKey(at: string, eventID: string, requestID: string, sharedEventID: string, logKey: string): Json {
   return record({
     version: '1.08',
@@ -327,23 +348,7 @@ const fileA: Json[] = [
     readOnly: true,
     host: 'secretsmanager.us-east-1.amazonaws.com',
   }),
-  record({
-    version: '1.08',
-    who: ordersFnViaSecretsManager,
-    at: '2025-03-14T08:55:16Z',
-    source: 'kms.amazonaws.com',
-    name: 'Decrypt',
-    ip: 'secretsmanager.amazonaws.com',
-    ua: 'secretsmanager.amazonaws.com',
-    req: {
-      encryptionContext: { SecretARN: ORDERS_SECRET, SecretVersionId: '8f2e5b1c-4d7a-4f93-a0e6-1b9c3d5e7f20' },
-      encryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-    },
-    requestID: '0888cfa8-87dd-4d62-ae5e-d12efbe0b34b',
-    eventID: '48fbf796-5297-4c0e-b0f2-fbe36537471b',
-    readOnly: true,
-    resources: [{ accountId: MAIN, type: 'AWS::KMS::Key', ARN: `arn:aws:kms:us-east-1:${MAIN}:key/e3a1d7c5-92b4-4f06-8d1e-6c0b5a2f9e47` }],
-  }),
+  ordersSecretDecrypt('2025-03-14T08:55:16Z', '0888cfa8-87dd-4d62-ae5e-d12efbe0b34b', '48fbf796-5297-4c0e-b0f2-fbe36537471b'),
   record({
     who: ordersFn,
     at: '2025-03-14T08:55:17Z',
@@ -748,23 +753,7 @@ const fileA: Json[] = [
     readOnly: true,
     host: 'secretsmanager.us-east-1.amazonaws.com',
   }),
-  record({
-    version: '1.08',
-    who: ordersFnViaSecretsManager,
-    at: '2025-03-14T09:03:00Z',
-    source: 'kms.amazonaws.com',
-    name: 'Decrypt',
-    ip: 'secretsmanager.amazonaws.com',
-    ua: 'secretsmanager.amazonaws.com',
-    req: {
-      encryptionContext: { SecretARN: ORDERS_SECRET, SecretVersionId: '8f2e5b1c-4d7a-4f93-a0e6-1b9c3d5e7f20' },
-      encryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-    },
-    requestID: '21864d20-5f86-4609-9037-0fe1988c7f6f',
-    eventID: '97ef3a74-0952-430e-8c1e-e3aa8d32508a',
-    readOnly: true,
-    resources: [{ accountId: MAIN, type: 'AWS::KMS::Key', ARN: `arn:aws:kms:us-east-1:${MAIN}:key/e3a1d7c5-92b4-4f06-8d1e-6c0b5a2f9e47` }],
-  }),
+  ordersSecretDecrypt('2025-03-14T09:03:00Z', '21864d20-5f86-4609-9037-0fe1988c7f6f', '97ef3a74-0952-430e-8c1e-e3aa8d32508a'),
   record({
     who: aliceSso,
     at: '2025-03-14T09:03:20Z',

@@ -1,4 +1,4 @@
-import { InvocationFailedError } from '../errors';
+import { InvocationFailedError, LogObjectReadError } from '../errors';
 import { dedupeKey } from './alert';
 import { analyzeLogStream, describeReadFailure, type AnalyzeResult } from './analyze';
 import type { RuleEngine } from './evaluate';
@@ -106,7 +106,8 @@ async function processLogObject(
     const bytes = await ports.reader.open(ref);
     analysis = await analyzeLogStream(bytes, { engine: options.engine, name, maxDecompressedBytes: options.maxDecompressedBytes });
   } catch (err) {
-    const error = (err instanceof Error && err.message.startsWith(name) ? err : describeReadFailure(name, err)).message;
+    // analyzeLogStream already names the object; a reader failure (GetObject) is named here.
+    const error = (err instanceof LogObjectReadError ? err : describeReadFailure(name, err)).message;
     const result = { ...empty, error };
     ports.logger.error('log object failed', { ...result });
     return { result, published: [] };
