@@ -2,8 +2,10 @@
  * Decoding log bytes: gzip found by its magic bytes however the source chunks them, plain JSON
  * passed through untouched, the decompressed-size cap enforced, and source failures surfaced.
  */
+import { Readable } from 'node:stream';
+import { setImmediate as tick } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
-import { decodeLogBytes, DecompressedSizeError } from '../lambda/core/decode';
+import { chunksAhead, decodeLogBytes, DecompressedSizeError } from '../lambda/core/decode';
 import { chunked } from './support';
 
 async function decode(source: AsyncIterable<Uint8Array>, maxBytes?: number): Promise<Buffer> {
@@ -42,5 +44,61 @@ describe('decodeLogBytes', () => {
 
   it('rejects truncated gzip data', async () => {
     await expect(decode(chunked(gzipSync(json).subarray(0, 500), 64))).rejects.toMatchObject({ code: 'Z_BUF_ERROR' });
+  });
+});
+
+describe('chunksAhead', () => {
+  /** A stream of `count` chunks of `size` bytes, each filled with its index, produced as fast as it is read. */
+  function numbered(count: number, size: number): { stream: Readable; produced: () => number } {
+    let next = 0;
+    const stream = new Readable({
+      highWaterMark: size,
+      read() {
+        this.push(next < count ? Buffer.alloc(size, next++ % 256) : null);
+      },
+    });
+    return { stream, produced: () => next };
+  }
+
+  it('hands over every chunk in order, unjoined', async () => {
+    const { stream } = numbered(50, 1000);
+    const seen: number[] = [];
+    for await (const chunk of chunksAhead(stream, 4000)) {
+      expect(chunk.length).toBe(1000);
+      seen.push(chunk[0]!);
+    }
+    expect(seen).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+
+  it('pauses the stream while the limit waits to be taken, so a slow consumer keeps memory flat', async () => {
+    const { stream, produced } = numbered(1000, 1000);
+    const chunks = chunksAhead(stream, 10_000);
+    await chunks.next();
+    for (let i = 0; i < 20; i++) await tick();
+    // The limit, plus what the stream itself buffers before it notices the pause.
+    expect(produced()).toBeLessThan(30);
+    expect(stream.isPaused()).toBe(true);
+    let taken = 1;
+    for await (const chunk of chunks) taken += chunk.length > 0 ? 1 : 0;
+    expect(taken).toBe(1000);
+  });
+
+  it('destroys the stream when the consumer stops early', async () => {
+    const { stream } = numbered(100, 1000);
+    for await (const chunk of chunksAhead(stream, 4000)) if (chunk[0] === 3) break;
+    expect(stream.destroyed).toBe(true);
+  });
+
+  it('delivers what came before a stream error, then throws it', async () => {
+    const stream = new Readable({ read() {} });
+    stream.push(Buffer.from('one'));
+    const seen: string[] = [];
+    const done = (async () => {
+      for await (const chunk of chunksAhead(stream, 4000)) seen.push(chunk.toString());
+    })();
+    await tick();
+    stream.destroy(new Error('inflate failed'));
+    await expect(done).rejects.toThrow('inflate failed');
+    expect(seen).toEqual(['one']);
   });
 });

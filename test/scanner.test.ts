@@ -3,11 +3,14 @@
  * bare records and EventBridge envelopes, records bigger than the scanner's window, and broken
  * files, whose errors say where but never quote what.
  */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { analyzeLogStream } from '../lambda/core/analyze';
 import { createRuleEngine } from '../lambda/core/evaluate';
 import { RecordSplitter } from '../lambda/core/record-splitter';
 import { IN_CAPACITY } from '../lambda/core/record-splitter-kernel';
+import { kernelModuleText } from '../lambda/core/record-splitter-kernel-source';
 import { scanWatchedRecords } from '../lambda/core/record-scanner';
 import { buildAlert } from '../lambda/core/alert';
 import { extractRecords, isWatchedRecord, LogFormatError, NotCloudTrailError } from '../lambda/core/records';
@@ -165,5 +168,11 @@ describe('analyzeLogStream with the streaming scanner', () => {
       expect(result.alerts).toEqual(expected);
       expect(result.stats).toEqual({ records: 5, acmRecords: 4 });
     }
+  });
+});
+
+describe('the kernel bytes the scanner loads', () => {
+  it('are what the kernel source builds (run `npm run build:kernel` after changing the source)', () => {
+    expect(readFileSync(path.join(__dirname, '..', 'lambda', 'core', 'record-splitter-kernel-wasm.ts'), 'utf8')).toBe(kernelModuleText());
   });
 });

@@ -1,5 +1,4 @@
-import { pipeline } from 'node:stream';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
 /** Default cap on decompressed bytes per log file: a decompression bomb fails instead of filling memory or time. */
@@ -20,8 +19,15 @@ export class DecompressedSizeError extends Error {
  */
 export const GUNZIP_CHUNK_BYTES = 1024 * 1024;
 
-/** Compressed input is handed to zlib in batches of at least this size, however small the pieces it arrives in. */
-const INPUT_BATCH_BYTES = 256 * 1024;
+/**
+ * Compressed input is handed to zlib in batches of at least this size, however small the pieces
+ * it arrives in. Where one input ends, zlib hands out a short chunk and waits for the next input
+ * from the main thread; 1 MB of input (about 10 MB of JSON) makes those stops rare.
+ */
+const INPUT_BATCH_BYTES = 1024 * 1024;
+
+/** Decompressed bytes that may wait for the scanner before gunzip is paused: a few output chunks. */
+const OUTPUT_AHEAD_BYTES = 4 * GUNZIP_CHUNK_BYTES;
 
 function isGzip(head: Uint8Array): boolean {
   return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
@@ -60,8 +66,9 @@ export async function* decodeLogBytes(
   let decoded: AsyncIterable<Uint8Array> = rest();
   if (isGzip(first)) {
     const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
-    // pipeline forwards a source failure (a broken S3 stream) into the gunzip iterator.
-    decoded = pipeline(Readable.from(batched(rest()), { objectMode: false }), gunzip, () => {});
+    // pipeline forwards a source failure (a broken S3 stream) into the gunzip, which then fails the read.
+    pipeline(Readable.from(batched(rest()), { objectMode: false }), gunzip, () => {});
+    decoded = chunksAhead(gunzip, OUTPUT_AHEAD_BYTES);
   }
   for await (const chunk of decoded) {
     progress.bytes += chunk.length;
@@ -69,6 +76,67 @@ export async function* decodeLogBytes(
     yield chunk;
   }
 }
+
+/**
+ * The chunks of a readable stream, taken as it emits them. Each chunk is handed over after the
+ * stream has queued its next step (zlib starts inflating the next chunk on the thread pool
+ * before this one is scanned), and no chunks are ever joined. The stream is paused while
+ * `aheadBytes` or more wait, so memory stays flat when the consumer is slower.
+ */
+export async function* chunksAhead(stream: Readable, aheadBytes: number): AsyncGenerator<Buffer> {
+  const queue: Buffer[] = [];
+  let head = 0;
+  let queued = 0;
+  let ended = false;
+  let failure: { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
+  };
+  const onData = (chunk: Buffer): void => {
+    queue.push(chunk);
+    queued += chunk.length;
+    if (queued >= aheadBytes) stream.pause();
+    notify();
+  };
+  const onEnd = (): void => {
+    ended = true;
+    notify();
+  };
+  const onError = (error: unknown): void => {
+    failure = { error };
+    notify();
+  };
+  stream.on('data', onData).on('end', onEnd).on('error', onError);
+  try {
+    for (;;) {
+      if (head < queue.length) {
+        const chunk = queue[head]!;
+        queue[head++] = EMPTY;
+        if (head === queue.length) {
+          queue.length = 0;
+          head = 0;
+        }
+        queued -= chunk.length;
+        if (queued < aheadBytes && stream.isPaused()) stream.resume();
+        yield chunk;
+        continue;
+      }
+      if (failure) throw failure.error;
+      if (ended) return;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+  } finally {
+    stream.off('data', onData).off('end', onEnd).off('error', onError);
+    if (!ended) stream.destroy();
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
 
 /** Joins small pieces (network reads are often 16 KB) so that zlib gets fewer, larger writes. */
 async function* batched(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
