@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -92,5 +93,42 @@ describe('acm-sentinel scan', () => {
     const { code, stderr } = await run('scan', RECORDS_DIR, '--config', config);
     expect(code).toBe(2);
     expect(stderr).toContain(`${config}: "minSeverity" must be one of low, medium, high, critical`);
+  });
+});
+
+describe('acm-sentinel scan as a process', () => {
+  const BIN = path.join(ROOT, 'bin', 'acm-sentinel.js');
+  const cache = mkdtempSync(path.join(tmpdir(), 'acm-sentinel-cli-cache-'));
+  const bundle = path.join(cache, 'scan-cli.js');
+  const args = ['scan', path.join(ROOT, 'events'), '--format', 'json'];
+  const cli = () => spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, ACM_SENTINEL_CLI_CACHE: cache } });
+  let expected: Awaited<ReturnType<typeof run>>;
+  beforeAll(async () => {
+    expected = await run(...args);
+  });
+
+  const same = (result: SpawnSyncReturns<string>) => {
+    expect(result.status).toBe(expected.code);
+    expect(result.stdout).toBe(`${expected.stdout}\n`);
+    expect(result.stderr).toBe(`${expected.stderr}\n`);
+  };
+
+  it('prints what the CLI prints in process, from a bundle it builds on first use', () => {
+    same(cli());
+    expect(existsSync(bundle)).toBe(true);
+  });
+
+  it('rebuilds the bundle when a source file is newer', () => {
+    utimesSync(bundle, new Date(0), new Date(0));
+    same(cli());
+    expect(statSync(bundle).mtimeMs).toBeGreaterThan(0);
+  });
+
+  it('runs from source when the bundle is damaged, and drops it to rebuild next time', () => {
+    writeFileSync(bundle, 'throw new Error("damaged")');
+    same(cli());
+    expect(existsSync(bundle)).toBe(false);
+    same(cli());
+    expect(readFileSync(bundle, 'utf8')).toContain('scanWatchedRecords');
   });
 });
