@@ -82,6 +82,7 @@ function buildScan(): { locals: ValType[]; body: Code; constants: Uint8Array } {
     i32.store(get(x), flags), i32.store(get(x), start, 4), i32.store(get(x), end, 8),
     gset(G.events, i32.add(gget(G.events), c32(1))),
   ];
+  const countElement = (): Code => gset(G.elements, i32.add(gget(G.elements), c32(1)));
   const isMode = (mode: number): Code => i32.eq(gget(G.mode), c32(mode));
 
   // Validates the escaped byte at `j`; a \u escape also needs four hex digits, some maybe in the next block.
@@ -116,6 +117,7 @@ function buildScan(): { locals: ValType[]; body: Code; constants: Uint8Array } {
   const body: Code = [
     set(p, gget(G.pos)),
     gset(G.events, c32(0)),
+    gset(G.elements, c32(0)),
     loop(blocks, [
       // The input is used up: say where an open element began, then make positions relative to the next input.
       if_(i32.ge_u(get(p), get(len)), [
@@ -236,7 +238,10 @@ function buildScan(): { locals: ValType[]; body: Code; constants: Uint8Array } {
             if_(i32.eqz(gget(G.depth)), [
               if_(i64.ne(i64.and(i64.and(get(candMask), from64(get(candFrom))), i64.sub(i64.shl(c64(1), i64.extend_u(get(i))), c64(1))), c64(0)),
                 gset(G.cand, c32(1))),
-              emit(i32.or(gget(G.kind), i32.shl(gget(G.cand), c32(8))), gget(G.elemStart), i32.add(get(p), get(i))),
+              countElement(),
+              // Most records are neither candidates nor carried over from an earlier input: only counted.
+              if_(i32.or(gget(G.cand), i32.lt_s(gget(G.elemStart), c32(0))),
+                emit(i32.or(gget(G.kind), i32.shl(gget(G.cand), c32(8))), gget(G.elemStart), i32.add(get(p), get(i)))),
               gset(G.cand, c32(0)),
               gset(G.mode, c32(MODE.separator)),
             ]),
@@ -262,11 +267,13 @@ function buildScan(): { locals: ValType[]; body: Code; constants: Uint8Array } {
             set(from, i32.add(get(i), c32(1))),
             br(iter),
           ]),
+          countElement(),
           emit(c32(KIND.scalar), gget(G.elemStart), gget(G.scalarLast)),
           gset(G.mode, c32(MODE.separator)),
           br(iter),
         ]),
         if_(isMode(MODE.string), [
+          countElement(),
           emit(c32(KIND.string), gget(G.elemStart), i32.add(get(p), get(i))),
           gset(G.mode, c32(MODE.separator)),
           set(from, i32.add(get(i), c32(1))),

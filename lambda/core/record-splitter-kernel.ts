@@ -9,9 +9,12 @@
  * a string" mask with a prefix XOR, so brackets inside strings are ignored without visiting them;
  * only brackets outside strings are visited one by one, to track depth.
  *
- * What it reports, per element of the top-level `Records` array: where it starts and ends, its
- * kind, and whether its bytes contain `cm` or a `\u` escape (the only ways its parsed
- * `eventSource` can read `acm.amazonaws.com` or `acm-pca.amazonaws.com`). What it checks:
+ * What it reports: how many elements of the top-level `Records` array ended, and an event for
+ * each element the JavaScript side must see: one whose bytes contain `cm` or a `\u` escape (the
+ * only ways its parsed `eventSource` can read `acm.amazonaws.com` or `acm-pca.amazonaws.com`),
+ * a string or number (to be validated), or one that began in an earlier input (its parts are
+ * held there). An event gives the element's kind, where it starts and ends, and whether it is
+ * a candidate; other records, nearly all of them, cost no event at all. What it checks:
  * everything about strings (termination, escapes, no raw control characters), that brackets
  * balance and match, and the exact grammar of the array itself (elements, commas, whitespace).
  * It does not check the order of tokens between strings inside an element: candidates are
@@ -54,13 +57,13 @@ export const PAGES = Math.ceil((IN + IN_CAPACITY + IN_PADDING) / 65536);
 
 export const G = {
   pos: 0, inString: 1, escCarry: 2, hexPending: 3, depth: 4, mode: 5, kind: 6, elemStart: 7, cand: 8, scalarLast: 9,
-  events: 10, errCode: 11, errPos: 12, endPos: 13, openFrom: 14,
+  events: 10, errCode: 11, errPos: 12, endPos: 13, openFrom: 14, elements: 15,
 } as const;
 export const GLOBALS = [
   { name: 'pos', type: I32 }, { name: 'inString', type: I64 }, { name: 'escCarry', type: I32 }, { name: 'hexPending', type: I32 },
   { name: 'depth', type: I32 }, { name: 'mode', type: I32 }, { name: 'kind', type: I32 }, { name: 'elemStart', type: I32 },
   { name: 'cand', type: I32 }, { name: 'scalarLast', type: I32 }, { name: 'events', type: I32 }, { name: 'errCode', type: I32 },
-  { name: 'errPos', type: I32 }, { name: 'endPos', type: I32 }, { name: 'openFrom', type: I32 },
+  { name: 'errPos', type: I32 }, { name: 'endPos', type: I32 }, { name: 'openFrom', type: I32 }, { name: 'elements', type: I32 },
 ] as const;
 
 /** One kernel instance: its memory and its state, read and written by RecordSplitter. */

@@ -189,7 +189,7 @@ export class RecordSplitter {
     const k = this.kernel!;
     const events = k.events;
     const count = k.get('events');
-    (out as { records: number }).records += count;
+    (out as { records: number }).records += k.get('elements');
     for (let e = 0; e < count * 3; e += 3) {
       const flags = events[e]!;
       const start = events[e + 1]!;
