@@ -1,11 +1,13 @@
 /**
  * `npm run bench`: acm-sentinel's scanner side by side with the gunzip floor and the naive
  * baseline, on generated CloudTrail files of 1k to 400k records. Every case runs in its own
- * process (peak RSS is per case), repetitions are interleaved so background load hits every case
- * alike, and the table reports medians. Also measures the scan CLI as a whole process and the
- * Lambda bundle's size and load time. Prints the table and writes it to bench/results.md.
+ * process (peak RSS is per case); floor and scanner run in pairs, in alternating order, so
+ * background load hits both alike, and the table reports medians. Also measures the scan CLI as
+ * a whole process and the Lambda bundle's size and load time. Prints the table and writes it to
+ * bench/results.md.
  *
- * Options: --reps N (default 5), --sizes 1000,10000 (default 1000,10000,100000,400000).
+ * Options: --reps N (default 9), --sizes 1000,10000 (default 1000,10000,100000,400000),
+ * --verbose (every floor and scanner run's wall time, on stderr).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -19,6 +21,8 @@ const ROOT = path.join(__dirname, '..');
 const DATA = path.join(__dirname, 'data');
 const DEFAULT_SIZES = [1_000, 10_000, 100_000, 400_000];
 const TARGET_SIZES = [100_000, 400_000];
+const PAIR = ['floor', 'scanner'] as const;
+const baselineRuns = (records: number, reps: number): number => (records >= 400_000 ? 1 : records >= 100_000 ? 3 : reps);
 /** What the bundled handler needs to load quietly outside Lambda. */
 const QUIET_ENV = { AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 
@@ -159,7 +163,7 @@ const ratio = (a: number, b: number): string => (Number.isFinite(a) && Number.is
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const reps = Number(option('reps') ?? 5);
+  const reps = Number(option('reps') ?? 9);
   const sizes = (option('sizes')?.split(',').map(Number) ?? DEFAULT_SIZES).sort((a, b) => a - b);
   const files = await benchFiles(sizes);
 
@@ -180,14 +184,24 @@ async function main(): Promise<void> {
       for (const file of files) {
         const runs = results.get(file.records)!;
         process.stderr.write(`\rrun ${rep + 1}/${reps}: ${file.records.toLocaleString('en-US')} records      `);
-        runs.floor.push(await runCase(childJs, 'floor', file.path));
-        runs.scanner.push(await runCase(childJs, 'scanner', file.path));
-        // The baseline takes seconds and gigabytes on the big files; fewer runs there keep the bench short.
-        if (rep < (file.records >= 400_000 ? 1 : file.records >= 100_000 ? 3 : reps)) runs.naive.push(await runCase(childJs, 'naive', file.path));
+        // Floor and scanner back to back, in alternating order, so the machine's drift hits both alike.
+        for (const name of rep % 2 === 0 ? PAIR : [...PAIR].reverse()) runs[name].push(await runCase(childJs, name, file.path));
         if (cliPresent && file === cliFile) runs.cli.push(await runCli(hook, file.path));
       }
     }
+    // The baseline takes seconds and gigabytes on the big files: it runs apart from the timed pairs, and fewer times there.
+    for (const file of files) {
+      for (let rep = 0; rep < baselineRuns(file.records, reps); rep++) {
+        process.stderr.write(`\rbaseline ${rep + 1}: ${file.records.toLocaleString('en-US')} records      `);
+        results.get(file.records)!.naive.push(await runCase(childJs, 'naive', file.path));
+      }
+    }
     process.stderr.write('\n');
+    if (process.argv.includes('--verbose')) {
+      for (const [records, runs] of results) {
+        for (const name of PAIR) process.stderr.write(`${records} ${name}: ${runs[name].map((r) => fmt(r.wallMs)).join(' ')} ms\n`);
+      }
+    }
     const kernelInit = summarize(await repeat(3, () => runCase(childJs, 'kernel-init', '')));
     const bundle = await lambdaBundle(work, reps);
     // The same floor and scanner in a process that has loaded the Lambda bundle first, as in the function.
@@ -236,7 +250,7 @@ async function main(): Promise<void> {
       }
     }
     const footnotes = [
-      `Wall: median of ${reps} runs (baseline: 3 on 100k, 1 on 400k), each in a fresh process, timed from opening the file to the last alert; throughput is MB (10⁶ bytes) of decompressed JSON per second; peak RSS is the most any run reached (the process's maximum resident set).`,
+      `Wall: median of ${reps} runs (baseline: 3 on 100k, 1 on 400k, run after the others), each in a fresh process, timed from opening the file to the last alert; throughput is MB (10⁶ bytes) of decompressed JSON per second; peak RSS is the most any run reached (the process's maximum resident set).`,
       `¹ The CLI is timed as a whole process (start to exit, \`node bin/acm-sentinel.js scan FILE --format json\`), against the floor also timed as a whole process (${fmt(byCase.get(cliFile.records)?.floor.processMs ?? NaN)} ms on this file).`,
     ];
     if (!cliPresent) footnotes.push('The scan CLI row is missing: lambda/cli/main.ts does not exist yet.');
@@ -266,7 +280,7 @@ async function main(): Promise<void> {
       : [
         `- Lambda bundle (handler and AWS SDK, minified, one file): ${fmt(bundle.bytes / 1024)} KB; \`require()\` in a fresh process: ${bundle.requireMs === undefined ? bundle.note : `${fmt(bundle.requireMs)} ms (median of ${reps})`}`,
       ];
-    bundleLines.push(`- The scanner's first use in a process builds and compiles its WebAssembly kernel: ${fmt(kernelInit.wallMs, 1)} ms (median of 3)`);
+    bundleLines.push(`- The scanner's first use in a process compiles its WebAssembly kernel: ${fmt(kernelInit.wallMs, 1)} ms (median of 3)`);
     if (inLambda) {
       bundleLines.push(
         `- In a process that has loaded the Lambda bundle first, on the ${fmt(cliFile.records)}-record file (median of 3): floor ${fmt(inLambda.floor.wallMs)} ms, ` +

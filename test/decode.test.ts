@@ -2,6 +2,7 @@
  * Decoding log bytes: gzip found by its magic bytes however the source chunks them, plain JSON
  * passed through untouched, the decompressed-size cap enforced, and source failures surfaced.
  */
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
@@ -40,6 +41,23 @@ describe('decodeLogBytes', () => {
       throw new Error('connection reset');
     }
     await expect(decode(broken())).rejects.toThrow('connection reset');
+  });
+
+  it.each(['gzip', 'plain'])('closes a %s source when the reader stops early, as the Lambda does on a broken file', async (kind) => {
+    // Random text barely compresses, so the first output arrives long before the input ends.
+    const text = Buffer.from(randomBytes(6 * 1024 * 1024).toString('base64'));
+    const big = kind === 'gzip' ? gzipSync(text) : text;
+    let closed = false;
+    async function* source(): AsyncGenerator<Uint8Array> {
+      try {
+        for (let i = 0; i < big.length; i += 64 * 1024) yield big.subarray(i, i + 64 * 1024);
+      } finally {
+        closed = true;
+      }
+    }
+    for await (const part of decodeLogBytes(source())) if (part.length > 0) break;
+    for (let i = 0; i < 50 && !closed; i++) await tick();
+    expect(closed).toBe(true);
   });
 
   it('rejects truncated gzip data', async () => {

@@ -1,5 +1,5 @@
-import { pipeline, Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { createGunzip, type Gunzip } from 'node:zlib';
 
 /** Default cap on decompressed bytes per log file: a decompression bomb fails instead of filling memory or time. */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 2 * 1024 ** 3;
@@ -59,15 +59,19 @@ export async function* decodeLogBytes(
   }
   const first = head.length === 1 ? head[0]! : Buffer.concat(head);
   async function* rest(): AsyncGenerator<Uint8Array> {
-    if (first.length > 0) yield first;
-    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+    try {
+      if (first.length > 0) yield first;
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+    } finally {
+      // Reading stops early on a broken file or at the size cap: let go of the source (an S3 body holds a connection).
+      await iterator.return?.();
+    }
   }
 
   let decoded: AsyncIterable<Uint8Array> = rest();
   if (isGzip(first)) {
     const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
-    // pipeline forwards a source failure (a broken S3 stream) into the gunzip, which then fails the read.
-    pipeline(Readable.from(batched(rest()), { objectMode: false }), gunzip, () => {});
+    void feed(rest(), gunzip);
     decoded = chunksAhead(gunzip, OUTPUT_AHEAD_BYTES);
   }
   for await (const chunk of decoded) {
@@ -137,6 +141,34 @@ export async function* chunksAhead(stream: Readable, aheadBytes: number): AsyncG
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * Writes the compressed pieces into gunzip in batches, waiting while it is full. A source failure
+ * (a broken S3 stream) destroys gunzip with that error, so the reader sees it; when gunzip is
+ * destroyed (the reader stopped early, or the data is corrupt) the source is closed.
+ */
+async function feed(source: AsyncIterable<Uint8Array>, gunzip: Gunzip): Promise<void> {
+  try {
+    for await (const piece of batched(source)) {
+      if (gunzip.destroyed) return;
+      if (!gunzip.write(piece) && !gunzip.destroyed) await drained(gunzip);
+    }
+    if (!gunzip.destroyed) gunzip.end();
+  } catch (err) {
+    gunzip.destroy(err as Error);
+  }
+}
+
+/** Resolves when the stream can take more, or is gone. */
+function drained(stream: Gunzip): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done).off('close', done);
+      resolve();
+    };
+    stream.on('drain', done).on('close', done);
+  });
+}
 
 /** Joins small pieces (network reads are often 16 KB) so that zlib gets fewer, larger writes. */
 async function* batched(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
