@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
-import { chunksAhead, decodeLogBytes, DecompressedSizeError } from '../lambda/core/decode';
+import { chunksAhead, decodeLogBytes, DecompressedSizeError, INPUT_BATCH_BYTES } from '../lambda/core/decode';
 import { chunked } from './support';
 
 async function decode(source: AsyncIterable<Uint8Array>, maxBytes?: number): Promise<Buffer> {
@@ -58,6 +58,24 @@ describe('decodeLogBytes', () => {
     for await (const part of decodeLogBytes(source())) if (part.length > 0) break;
     for (let i = 0; i < 50 && !closed; i++) await tick();
     expect(closed).toBe(true);
+  });
+
+  it('keeps the next batch of input queued in gunzip, so inflating never waits for the reader', async () => {
+    const big = gzipSync(randomBytes(8 * 1024 * 1024).toString('base64'));
+    let pulled = 0;
+    async function* source(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < big.length; i += 64 * 1024) {
+        pulled += Math.min(64 * 1024, big.length - i);
+        yield big.subarray(i, i + 64 * 1024);
+      }
+    }
+    let pulledAtFirstOutput = 0;
+    for await (const part of decodeLogBytes(source())) {
+      if (part.length > 0 && pulledAtFirstOutput === 0) pulledAtFirstOutput = pulled;
+    }
+    // The first batch is being inflated and the second is already written behind it.
+    expect(pulledAtFirstOutput).toBeGreaterThanOrEqual(2 * INPUT_BATCH_BYTES);
+    expect(pulled).toBe(big.length);
   });
 
   it('rejects truncated gzip data', async () => {

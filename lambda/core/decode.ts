@@ -24,7 +24,7 @@ export const GUNZIP_CHUNK_BYTES = 1024 * 1024;
  * it arrives in. Where one input ends, zlib hands out a short chunk and waits for the next input
  * from the main thread; 1 MB of input (about 10 MB of JSON) makes those stops rare.
  */
-const INPUT_BATCH_BYTES = 1024 * 1024;
+export const INPUT_BATCH_BYTES = 1024 * 1024;
 
 /** Decompressed bytes that may wait for the scanner before gunzip is paused: a few output chunks. */
 const OUTPUT_AHEAD_BYTES = 4 * GUNZIP_CHUNK_BYTES;
@@ -68,10 +68,11 @@ export async function* decodeLogBytes(
     }
   }
 
-  let decoded: AsyncIterable<Uint8Array> = rest();
+  const body = rest();
+  let decoded: AsyncIterable<Uint8Array> = body;
   if (isGzip(first)) {
     const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
-    void feed(rest(), gunzip);
+    void feed(body, gunzip);
     decoded = chunksAhead(gunzip, OUTPUT_AHEAD_BYTES);
   }
   for await (const chunk of decoded) {
@@ -135,7 +136,8 @@ export async function* chunksAhead(stream: Readable, aheadBytes: number): AsyncG
       });
     }
   } finally {
-    stream.off('data', onData).off('end', onEnd).off('error', onError);
+    // The error listener stays: an error the stream reports after the reader left must not go unhandled.
+    stream.off('data', onData).off('end', onEnd);
     if (!ended) stream.destroy();
   }
 }
@@ -143,15 +145,20 @@ export async function* chunksAhead(stream: Readable, aheadBytes: number): AsyncG
 const EMPTY = Buffer.alloc(0);
 
 /**
- * Writes the compressed pieces into gunzip in batches, waiting while it is full. A source failure
- * (a broken S3 stream) destroys gunzip with that error, so the reader sees it; when gunzip is
- * destroyed (the reader stopped early, or the data is corrupt) the source is closed.
+ * Writes the compressed pieces into gunzip in batches, one batch ahead: when zlib finishes a
+ * batch, the next is already queued and starts at once, without waiting for the main thread
+ * (which may be scanning) to read and write more. At most two batches wait in memory. A source
+ * failure (a broken S3 stream) destroys gunzip with that error, so the reader sees it; when
+ * gunzip is destroyed (the reader stopped early, or the data is corrupt) the source is closed.
  */
 async function feed(source: AsyncIterable<Uint8Array>, gunzip: Gunzip): Promise<void> {
   try {
+    let previous: Promise<void> | undefined;
     for await (const piece of batched(source)) {
       if (gunzip.destroyed) return;
-      if (!gunzip.write(piece) && !gunzip.destroyed) await drained(gunzip);
+      const taken = writeTaken(gunzip, piece);
+      await previous;
+      previous = taken;
     }
     if (!gunzip.destroyed) gunzip.end();
   } catch (err) {
@@ -159,14 +166,16 @@ async function feed(source: AsyncIterable<Uint8Array>, gunzip: Gunzip): Promise<
   }
 }
 
-/** Resolves when the stream can take more, or is gone. */
-function drained(stream: Gunzip): Promise<void> {
+/** Writes a piece; resolves when zlib has taken all of it, or the stream is gone. */
+function writeTaken(stream: Gunzip, piece: Uint8Array): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
-      stream.off('drain', done).off('close', done);
+      stream.off('close', done);
       resolve();
     };
-    stream.on('drain', done).on('close', done);
+    stream.on('close', done);
+    // A write error reaches the reader as the stream's error; here it only means the piece is gone.
+    stream.write(piece, done);
   });
 }
 
