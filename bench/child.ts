@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { buildAlert } from '../lambda/core/alert';
 import { analyzeLogStream } from '../lambda/core/analyze';
-import { GUNZIP_CHUNK_BYTES } from '../lambda/core/decode';
+import { decodeLogBytes, GUNZIP_CHUNK_BYTES } from '../lambda/core/decode';
 import { createRuleEngine } from '../lambda/core/evaluate';
 import { createKernel } from '../lambda/core/record-splitter-kernel';
 import { extractRecords, isWatchedRecord } from '../lambda/core/records';
@@ -18,7 +18,7 @@ import type { Alert } from '../lambda/core/types';
 /** Every case reads the file in pieces of this size, as the scan CLI does. */
 export const READ_BYTES = 256 * 1024;
 
-export const CASES = ['floor', 'naive', 'scanner', 'kernel-init'] as const;
+export const CASES = ['floor', 'decoder', 'naive', 'scanner', 'kernel-init'] as const;
 export type CaseName = (typeof CASES)[number];
 
 export interface CaseResult {
@@ -43,6 +43,13 @@ const gunzip = (file: string) => read(file).pipe(createGunzip({ chunkSize: GUNZI
 async function floor(file: string): Promise<Partial<CaseResult>> {
   let jsonBytes = 0;
   for await (const chunk of gunzip(file)) jsonBytes += (chunk as Buffer).length;
+  return { jsonBytes };
+}
+
+/** acm-sentinel's own decoder (gunzip with input queued ahead), output discarded: the scanner's own floor. */
+async function decoder(file: string): Promise<Partial<CaseResult>> {
+  let jsonBytes = 0;
+  for await (const chunk of decodeLogBytes(read(file))) jsonBytes += chunk.length;
   return { jsonBytes };
 }
 
@@ -82,7 +89,7 @@ async function kernelInit(): Promise<Partial<CaseResult>> {
   return {};
 }
 
-const RUN: Record<CaseName, (file: string) => Promise<Partial<CaseResult>>> = { floor, naive, scanner, 'kernel-init': kernelInit };
+const RUN: Record<CaseName, (file: string) => Promise<Partial<CaseResult>>> = { floor, decoder, naive, scanner, 'kernel-init': kernelInit };
 
 async function main(): Promise<void> {
   const [name, file, preload] = process.argv.slice(2) as [CaseName, string, string | undefined];
