@@ -178,7 +178,7 @@ async function main(): Promise<void> {
 
     const cliPresent = existsSync(path.join(ROOT, 'lambda', 'cli', 'main.ts'));
     const cliFile = files.at(-1)!;
-    if (cliPresent) await runCli(hook, files[0]!.path); // the CLI compiles its TypeScript on first use; keep that out of the timings
+    if (cliPresent) await runCli(hook, files[0]!.path); // the CLI builds its bundle on first use; keep that out of the timings
 
     const results = new Map<number, { floor: Run[]; decoder: Run[]; naive: Run[]; scanner: Run[]; cli: Run[] }>();
     for (const file of files) results.set(file.records, { floor: [], decoder: [], naive: [], scanner: [], cli: [] });

@@ -49,7 +49,11 @@ function scanBundle() {
     return require(BUNDLE);
   } catch {
     // Unusable (a read-only folder, a damaged file): run from source, and rebuild next time.
-    fs.rmSync(BUNDLE, { force: true });
+    try {
+      fs.rmSync(BUNDLE, { force: true });
+    } catch {
+      // Not ours to remove: it stays, and the next run falls back the same way.
+    }
     return undefined;
   }
 }

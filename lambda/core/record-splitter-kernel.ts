@@ -19,6 +19,10 @@
  * balance and match, and the exact grammar of the array itself (elements, commas, whitespace).
  * It does not check the order of tokens between strings inside an element: candidates are
  * checked in full by JSON.parse, and other records are never parsed (see record-splitter.ts).
+ *
+ * This file holds the memory layout and state the kernel and RecordSplitter share, and loads
+ * the kernel. Its code is written in record-splitter-kernel-source.ts; the built bytes are kept
+ * in record-splitter-kernel-wasm.ts (`npm run build:kernel`).
  */
 import { I32, I64 } from './wasm-builder';
 import { KERNEL_WASM } from './record-splitter-kernel-wasm';
