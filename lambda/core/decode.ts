@@ -21,8 +21,8 @@ export const GUNZIP_CHUNK_BYTES = 1024 * 1024;
 
 /**
  * Compressed input is handed to zlib in batches of at least this size, however small the pieces
- * it arrives in. Where one input ends, zlib hands out a short chunk and waits for the next input
- * from the main thread; 1 MB of input (about 10 MB of JSON) makes those stops rare.
+ * it arrives in. Where one batch ends, zlib hands out a short chunk, each one more step for the
+ * scanner; 1 MB of input (about 10 MB of JSON) makes those rare.
  */
 export const INPUT_BATCH_BYTES = 1024 * 1024;
 
