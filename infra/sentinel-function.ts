@@ -1,16 +1,15 @@
 import * as path from 'node:path';
 import { Duration, Token, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambda/config';
 import type { RuleConfig } from '../lambda/core/rule-config';
 import { ConfigError } from '../lambda/errors';
 import type { AlertTopic } from './alert-topic';
+import { bundledFunction, REPO_ROOT } from './bundled-function';
 import type { DedupeTable } from './dedupe-table';
 import type { TrailSource } from './trail-source';
 
@@ -28,17 +27,6 @@ export const SENTINEL_MEMORY_MB = 512;
 /** Timeout of one invocation, which may carry several large log files; the handler stops starting new ones 30 s before it. */
 export const SENTINEL_TIMEOUT = Duration.minutes(5);
 
-/** Async retries after the first attempt: Lambda's maximum, since a lost alert costs more than a repeated one. */
-export const SENTINEL_RETRY_ATTEMPTS = 2;
-/**
- * An event still unprocessed after this long goes to the failure queue, whose alarm tells a
- * human, instead of waiting in Lambda's queue for up to the default 6 hours.
- */
-export const SENTINEL_MAX_EVENT_AGE = Duration.hours(1);
-/** How long the function's own logs are kept. */
-export const SENTINEL_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS;
-
-const REPO_ROOT = path.join(__dirname, '..');
 /** The Lambda handler, bundled by esbuild from the TypeScript source. */
 export const SENTINEL_ENTRY = path.join(REPO_ROOT, 'lambda', 'handler.ts');
 
@@ -72,15 +60,6 @@ export class SentinelFunction extends Construct {
   constructor(scope: Construct, id: string, props: SentinelFunctionProps) {
     super(scope, id);
 
-    // No managed policies: each permission below is added for one named reason.
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'acm-sentinel: reads CloudTrail log files, publishes alerts',
-    });
-
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: SENTINEL_LOG_RETENTION });
-    this.logGroup.grantWrite(this.role);
-
     this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -112,30 +91,18 @@ export class SentinelFunction extends Construct {
       );
     }
 
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
+    const built = bundledFunction(this, {
       description: 'acm-sentinel: alerts on sensitive ACM activity in CloudTrail log files',
+      roleDescription: 'acm-sentinel: reads CloudTrail log files, publishes alerts',
       entry: SENTINEL_ENTRY,
-      handler: 'handler',
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
       memorySize: SENTINEL_MEMORY_MB,
       timeout: SENTINEL_TIMEOUT,
-      role: this.role,
-      logGroup: this.logGroup,
       environment,
-      retryAttempts: SENTINEL_RETRY_ATTEMPTS,
-      maxEventAge: SENTINEL_MAX_EVENT_AGE,
-      onFailure: new SqsDestination(this.failureQueue),
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // The deployed function runs the SDK versions the tests ran, not whatever the runtime ships.
-        bundleAwsSDK: true,
-      },
+      failureQueue: this.failureQueue,
     });
+    this.function = built.function;
+    this.role = built.role;
+    this.logGroup = built.logGroup;
 
     props.trailSource.grantReadLogFiles(this.role);
     props.alertTopic.grantPublish(this.role);

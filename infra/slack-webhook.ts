@@ -2,17 +2,15 @@ import * as path from 'node:path';
 import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { ConfigError } from '../lambda/errors';
 import { SEVERITY_ATTRIBUTE, severityFilter, type AlertTopic } from './alert-topic';
 import { ALARM_PERIOD, alarmOnAny } from './sentinel-alarms';
-import { SENTINEL_LOG_RETENTION, SENTINEL_MAX_EVENT_AGE, SENTINEL_RETRY_ATTEMPTS } from './sentinel-function';
+import { bundledFunction, REPO_ROOT } from './bundled-function';
 import type { SlackWebhookSettings } from './settings';
 
 /** Memory of the notifier, in MB: it renders one message and makes one HTTPS request. */
@@ -25,7 +23,6 @@ export const SLACK_NOTIFIER_TIMEOUT = Duration.minutes(1);
 /** The environment variable the notifier reads the secret's name or ARN from. */
 export const SLACK_WEBHOOK_SECRET_ENV = 'SLACK_WEBHOOK_SECRET_ID';
 
-const REPO_ROOT = path.join(__dirname, '..');
 /** The notifier's handler, bundled by esbuild from the TypeScript source. */
 export const SLACK_NOTIFIER_ENTRY = path.join(REPO_ROOT, 'lambda', 'slack-notifier.ts');
 
@@ -53,28 +50,12 @@ export class SlackWebhook extends Construct {
   constructor(scope: Construct, id: string, props: SlackWebhookProps) {
     super(scope, id);
 
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'acm-sentinel Slack notifier: reads the webhook secret, posts alerts to Slack',
-    });
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: SENTINEL_LOG_RETENTION });
-    this.logGroup.grantWrite(this.role);
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.secretArn(props.secretName)] }),
-    );
-
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
+    const built = bundledFunction(this, {
       description: 'acm-sentinel: posts alerts to Slack through an incoming webhook',
+      roleDescription: 'acm-sentinel Slack notifier: reads the webhook secret, posts alerts to Slack',
       entry: SLACK_NOTIFIER_ENTRY,
-      handler: 'handler',
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
       memorySize: SLACK_NOTIFIER_MEMORY_MB,
       timeout: SLACK_NOTIFIER_TIMEOUT,
-      role: this.role,
-      logGroup: this.logGroup,
       environment: {
         // The secret's name, never its value: the URL is read at run time.
         [SLACK_WEBHOOK_SECRET_ENV]: props.secretName,
@@ -83,16 +64,12 @@ export class SlackWebhook extends Construct {
       },
       // SNS invokes asynchronously: a Slack outage is ridden out by Lambda's retries, and what
       // still fails joins the sentinel's failed events, whose queue is alarmed.
-      retryAttempts: SENTINEL_RETRY_ATTEMPTS,
-      maxEventAge: SENTINEL_MAX_EVENT_AGE,
-      onFailure: new SqsDestination(props.failureQueue),
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        bundleAwsSDK: true,
-      },
+      failureQueue: props.failureQueue,
+      statements: [new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.secretArn(props.secretName)] })],
     });
+    this.function = built.function;
+    this.role = built.role;
+    this.logGroup = built.logGroup;
 
     props.alertTopic.topic.addSubscription(
       new subscriptions.LambdaSubscription(this.function, {

@@ -1,6 +1,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SENTINEL_MAX_EVENT_AGE, SENTINEL_MEMORY_MB, SENTINEL_RETRY_ATTEMPTS, SENTINEL_TIMEOUT } from '../../infra/sentinel-function';
+import { SENTINEL_MAX_EVENT_AGE, SENTINEL_RETRY_ATTEMPTS } from '../../infra/bundled-function';
+import { SENTINEL_MEMORY_MB, SENTINEL_TIMEOUT } from '../../infra/sentinel-function';
 import { ENV } from '../../lambda/config';
 import { parseRuleConfig } from '../../lambda/core/rule-config';
 import { build, lambdaNotification } from './build';

@@ -1,5 +1,5 @@
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import { SENTINEL_MAX_EVENT_AGE, SENTINEL_RETRY_ATTEMPTS } from '../../infra/sentinel-function';
+import { SENTINEL_MAX_EVENT_AGE, SENTINEL_RETRY_ATTEMPTS } from '../../infra/bundled-function';
 import { SLACK_NOTIFIER_ENTRY, SLACK_NOTIFIER_MEMORY_MB, SLACK_NOTIFIER_TIMEOUT, SLACK_WEBHOOK_SECRET_ENV } from '../../infra/slack-webhook';
 import { ENV } from '../../lambda/config';
 import { parseRuleConfig } from '../../lambda/core/rule-config';
