@@ -59,6 +59,18 @@ function assumedRole(o: {
   return identity;
 }
 
+/** An IAM user's identity, as CloudTrail records it (no access key when the call was made in the console). */
+function iamUser(o: { account: string; user: string; userId: string; accessKeyId?: string }): Json {
+  return {
+    type: 'IAMUser',
+    principalId: o.userId,
+    arn: `arn:aws:iam::${o.account}:user/${o.user}`,
+    accountId: o.account,
+    ...(o.accessKeyId ? { accessKeyId: o.accessKeyId } : {}),
+    userName: o.user,
+  };
+}
+
 const SSO_ROLE = 'AWSReservedSSO_PlatformAdmin_3f1a2b4c5d6e7f80';
 
 /** A platform engineer signed in through IAM Identity Center, mostly clicking in the console. */
@@ -74,14 +86,7 @@ const aliceSso = assumedRole({
 });
 
 /** The same engineer as an IAM user, used to assume the break-glass role with MFA. */
-const aliceUser: Json = {
-  type: 'IAMUser',
-  principalId: 'AIDACKCEVSQ6C2EXAMPLE',
-  arn: `arn:aws:iam::${MAIN}:user/alice`,
-  accountId: MAIN,
-  accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
-  userName: 'alice',
-};
+const aliceUser = iamUser({ account: MAIN, user: 'alice', userId: 'AIDACKCEVSQ6C2EXAMPLE', accessKeyId: 'AKIAIOSFODNN7EXAMPLE' });
 
 /** The break-glass role session that exports and deletes certificates in file (a). */
 const breakGlass = assumedRole({
@@ -94,13 +99,7 @@ const breakGlass = assumedRole({
   mfa: true,
 });
 
-const bobUser: Json = {
-  type: 'IAMUser',
-  principalId: 'AIDAJ45Q7YFFAREXAMPLE',
-  arn: `arn:aws:iam::${MAIN}:user/bob`,
-  accountId: MAIN,
-  userName: 'bob',
-};
+const bobUser = iamUser({ account: MAIN, user: 'bob', userId: 'AIDAJ45Q7YFFAREXAMPLE' });
 
 /** A Lambda function's execution role. */
 const ordersFn = assumedRole({
