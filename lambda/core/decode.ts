@@ -89,8 +89,8 @@ export async function* decodeLogBytes(
  * `aheadBytes` or more wait, so memory stays flat when the consumer is slower.
  */
 export async function* chunksAhead(stream: Readable, aheadBytes: number): AsyncGenerator<Buffer> {
+  // A few chunks at most (`aheadBytes` and what arrives while pausing), so shift() costs nothing.
   const queue: Buffer[] = [];
-  let head = 0;
   let queued = 0;
   let ended = false;
   let failure: { error: unknown } | undefined;
@@ -117,13 +117,8 @@ export async function* chunksAhead(stream: Readable, aheadBytes: number): AsyncG
   stream.on('data', onData).on('end', onEnd).on('error', onError);
   try {
     for (;;) {
-      if (head < queue.length) {
-        const chunk = queue[head]!;
-        queue[head++] = EMPTY;
-        if (head === queue.length) {
-          queue.length = 0;
-          head = 0;
-        }
+      const chunk = queue.shift();
+      if (chunk) {
         queued -= chunk.length;
         if (queued < aheadBytes && stream.isPaused()) stream.resume();
         yield chunk;
@@ -141,8 +136,6 @@ export async function* chunksAhead(stream: Readable, aheadBytes: number): AsyncG
     if (!ended) stream.destroy();
   }
 }
-
-const EMPTY = Buffer.alloc(0);
 
 /**
  * Writes the compressed pieces into gunzip in batches, one batch ahead: when zlib finishes a

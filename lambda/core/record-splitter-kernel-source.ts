@@ -33,7 +33,7 @@ function buildScan(): { locals: ValType[]; body: Code; constants: Uint8Array } {
   const q = add(I64), brackets = add(I64), bs = add(I64), ctl = add(I64), uq = add(I64), inside = add(I64), candU = add(I64);
   const esc = add(I64), candMask = add(I64), tok = add(I64), m = add(I64), t = add(I64);
   const i = add(I32), c = add(I32), from = add(I32), candFrom = add(I32), errFirst = add(I32), errKind = add(I32);
-  const wsDone = add(I32), susp = add(I32), candAny = add(I32), j = add(I32), x = add(I32);
+  const wsDone = add(I32), susp = add(I32), j = add(I32), x = add(I32);
 
   const get = local.get;
   const set = local.set;
