@@ -258,6 +258,23 @@ const passphraseDump: Json = {
 const FAKE_CERT = '-----BEGIN CERTIFICATE-----\nbase64 certificate\n-----END CERTIFICATE-----\n';
 
 /** KMS Decrypt that Secrets Manager makes on the orders function's behalf when it reads its secret. */
+/** The orders API reading its database secret; Secrets Manager then decrypts it (ordersSecretDecrypt). */
+function ordersSecretGet(at: string, requestID: string, eventID: string): Json {
+  return record({
+    who: ordersFn,
+    at,
+    source: 'secretsmanager.amazonaws.com',
+    name: 'GetSecretValue',
+    ip: '198.51.100.23',
+    ua: sdk('secrets-manager'),
+    req: { secretId: 'orders-api/db' },
+    requestID,
+    eventID,
+    readOnly: true,
+    host: 'secretsmanager.us-east-1.amazonaws.com',
+  });
+}
+
 function ordersSecretDecrypt(at: string, requestID: string, eventID: string): Json {
   return record({
     version: '1.08',
@@ -334,19 +351,7 @@ const fileA: Json[] = [
     resources: [{ accountId: MAIN, type: 'AWS::IAM::Role', ARN: `arn:aws:iam::${MAIN}:role/orders-api-role` }],
     sharedEventID: 'a346273b-daf1-47d0-b7db-32421e422a1d',
   }),
-  record({
-    who: ordersFn,
-    at: '2025-03-14T08:55:16Z',
-    source: 'secretsmanager.amazonaws.com',
-    name: 'GetSecretValue',
-    ip: '198.51.100.23',
-    ua: sdk('secrets-manager'),
-    req: { secretId: 'orders-api/db' },
-    requestID: 'dd4b084a-f825-4e01-b0b9-f1c518a123de',
-    eventID: '520f8009-cc8f-4867-a176-834d634225e6',
-    readOnly: true,
-    host: 'secretsmanager.us-east-1.amazonaws.com',
-  }),
+  ordersSecretGet('2025-03-14T08:55:16Z', 'dd4b084a-f825-4e01-b0b9-f1c518a123de', '520f8009-cc8f-4867-a176-834d634225e6'),
   ordersSecretDecrypt('2025-03-14T08:55:16Z', '0888cfa8-87dd-4d62-ae5e-d12efbe0b34b', '48fbf796-5297-4c0e-b0f2-fbe36537471b'),
   record({
     who: ordersFn,
@@ -739,19 +744,7 @@ const fileA: Json[] = [
     host: 'monitoring.us-east-1.amazonaws.com',
     console: true,
   }),
-  record({
-    who: ordersFn,
-    at: '2025-03-14T09:03:00Z',
-    source: 'secretsmanager.amazonaws.com',
-    name: 'GetSecretValue',
-    ip: '198.51.100.23',
-    ua: sdk('secrets-manager'),
-    req: { secretId: 'orders-api/db' },
-    requestID: 'b0af15e2-d579-4cec-8977-88ba7cfcd762',
-    eventID: 'f404e1cc-a118-4af3-8d20-11542a10d761',
-    readOnly: true,
-    host: 'secretsmanager.us-east-1.amazonaws.com',
-  }),
+  ordersSecretGet('2025-03-14T09:03:00Z', 'b0af15e2-d579-4cec-8977-88ba7cfcd762', 'f404e1cc-a118-4af3-8d20-11542a10d761'),
   ordersSecretDecrypt('2025-03-14T09:03:00Z', '21864d20-5f86-4609-9037-0fe1988c7f6f', '97ef3a74-0952-430e-8c1e-e3aa8d32508a'),
   record({
     who: aliceSso,
