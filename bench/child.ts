@@ -6,13 +6,13 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { buildAlert } from '../lambda/core/alert';
-import { analyzeLogStream } from '../lambda/core/analyze';
-import { decodeLogBytes, GUNZIP_CHUNK_BYTES } from '../lambda/core/decode';
-import { createRuleEngine } from '../lambda/core/evaluate';
-import { createKernel } from '../lambda/core/record-splitter-kernel';
-import { extractRecords, isWatchedRecord } from '../lambda/core/records';
-import { DEFAULT_RULE_CONFIG } from '../lambda/core/rule-config';
+import { buildAlert } from '../lambda/core/alerts/alert';
+import { analyzeLogStream } from '../lambda/core/pipeline/analyze';
+import { createRuleEngine } from '../lambda/core/rules/evaluate';
+import { DEFAULT_RULE_CONFIG } from '../lambda/core/rules/rule-config';
+import { decodeLogBytes, GUNZIP_CHUNK_BYTES } from '../lambda/core/scan/decode';
+import { createKernel } from '../lambda/core/scan/record-splitter-kernel';
+import { extractRecords, isWatchedRecord } from '../lambda/core/scan/records';
 import type { Alert } from '../lambda/core/types';
 
 /** Every case reads the file in pieces of this size, as the scan CLI does. */

@@ -6,7 +6,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambda/config';
-import type { RuleConfig } from '../lambda/core/rule-config';
+import type { RuleConfig } from '../lambda/core/rules/rule-config';
 import { ConfigError } from '../lambda/errors';
 import type { AlertTopic } from './alert-topic';
 import { bundledFunction, REPO_ROOT } from './bundled-function';

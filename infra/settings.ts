@@ -1,4 +1,4 @@
-import { parseRuleConfig, type RuleConfig } from '../lambda/core/rule-config';
+import { parseRuleConfig, type RuleConfig } from '../lambda/core/rules/rule-config';
 import { SEVERITIES, type Severity } from '../lambda/core/types';
 import { ConfigError } from '../lambda/errors';
 

@@ -1,5 +1,5 @@
-import { DEFAULT_MAX_DECOMPRESSED_BYTES } from './core/decode';
-import { parseRuleConfigText, type RuleConfig } from './core/rule-config';
+import { parseRuleConfigText, type RuleConfig } from './core/rules/rule-config';
+import { DEFAULT_MAX_DECOMPRESSED_BYTES } from './core/scan/decode';
 import { ConfigError } from './errors';
 
 /** Environment variables the Lambda reads; the CDK stack sets them and nothing else does. */

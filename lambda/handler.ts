@@ -12,8 +12,8 @@ import { createPowertoolsLogger } from './adapters/powertools-logger';
 import { S3LogReader } from './adapters/s3-log-reader';
 import { SnsAlertPublisher } from './adapters/sns-publisher';
 import { loadConfig, type Config } from './config';
-import { createRuleEngine, type RuleEngine } from './core/evaluate';
-import { failureOf, processS3Event, type EventResult, type ProcessPorts } from './core/process';
+import { failureOf, processS3Event, type EventResult, type ProcessPorts } from './core/pipeline/process';
+import { createRuleEngine, type RuleEngine } from './core/rules/evaluate';
 
 const SERVICE = 'acm-sentinel';
 const { powertools, logger } = createPowertoolsLogger(SERVICE);

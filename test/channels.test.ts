@@ -7,11 +7,11 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { foldStorms } from '../lambda/core/alerts/storm';
 import { renderChatNotification } from '../lambda/core/render/chat';
 import { renderEmail } from '../lambda/core/render/email';
 import { renderSlackMessage } from '../lambda/core/render/slack-blocks';
 import { buildSnsMessage, snsMessageSize, SNS_MAX_MESSAGE_BYTES } from '../lambda/core/render/sns-message';
-import { foldStorms } from '../lambda/core/storm';
 import type { Alert } from '../lambda/core/types';
 import { alertsFor, readFixture, record, recordFixtureNames, ROOT } from './support';
 

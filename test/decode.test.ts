@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
-import { chunksAhead, decodeLogBytes, DecompressedSizeError, INPUT_BATCH_BYTES } from '../lambda/core/decode';
+import { chunksAhead, decodeLogBytes, DecompressedSizeError, INPUT_BATCH_BYTES } from '../lambda/core/scan/decode';
 import { chunked } from './support';
 
 async function decode(source: AsyncIterable<Uint8Array>, maxBytes?: number): Promise<Buffer> {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { redact, REDACTED } from '../lambda/core/redact';
+import { redact, REDACTED } from '../lambda/core/alerts/redact';
 import { renderChatNotification } from '../lambda/core/render/chat';
 import { renderEmail } from '../lambda/core/render/email';
 import { alertSubject, buildSnsMessage, snsMessageSize, SNS_MAX_MESSAGE_BYTES } from '../lambda/core/render/sns-message';

@@ -1,6 +1,6 @@
-import { createRuleEngine } from '../lambda/core/evaluate';
-import { DEFAULT_RULE_CONFIG, parseRuleConfig } from '../lambda/core/rule-config';
-import { DEFAULT_RULES } from '../lambda/core/rules';
+import { createRuleEngine } from '../lambda/core/rules/evaluate';
+import { DEFAULT_RULE_CONFIG, parseRuleConfig } from '../lambda/core/rules/rule-config';
+import { DEFAULT_RULES } from '../lambda/core/rules/rule-pack';
 import { alertsFor, readFixture, record, recordFixtureNames } from './support';
 
 /** Every sample record in events/records and the alert it must raise (null: none). */

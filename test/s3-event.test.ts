@@ -1,4 +1,4 @@
-import { decodeS3Key, skipReasonForKey, toObjectRefs } from '../lambda/core/s3-event';
+import { decodeS3Key, skipReasonForKey, toObjectRefs } from '../lambda/core/ingest/s3-event';
 
 const LOG = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/03/14/111122223333_CloudTrail_us-east-1_20250314T0850Z_a1b2c3d4e5f6g7h8.json.gz';
 

@@ -5,8 +5,8 @@
  * random whitespace and escaping, and fed in chunks split at arbitrary offsets.
  */
 import fc from 'fast-check';
-import { scanWatchedRecords } from '../lambda/core/record-scanner';
-import { extractRecords, isWatchedRecord, LogFormatError } from '../lambda/core/records';
+import { scanWatchedRecords } from '../lambda/core/scan/record-scanner';
+import { extractRecords, isWatchedRecord, LogFormatError } from '../lambda/core/scan/records';
 import type { ScanStats } from '../lambda/core/types';
 
 const ACM = 'acm.amazonaws.com';

@@ -6,15 +6,15 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { analyzeLogStream } from '../lambda/core/analyze';
-import { createRuleEngine } from '../lambda/core/evaluate';
-import { RecordSplitter } from '../lambda/core/record-splitter';
-import { IN_CAPACITY } from '../lambda/core/record-splitter-kernel';
-import { kernelModuleText } from '../lambda/core/record-splitter-kernel-source';
-import { scanWatchedRecords } from '../lambda/core/record-scanner';
-import { buildAlert } from '../lambda/core/alert';
-import { extractRecords, isWatchedRecord, LogFormatError, NotCloudTrailError } from '../lambda/core/records';
-import { DEFAULT_RULE_CONFIG } from '../lambda/core/rule-config';
+import { buildAlert } from '../lambda/core/alerts/alert';
+import { analyzeLogStream } from '../lambda/core/pipeline/analyze';
+import { createRuleEngine } from '../lambda/core/rules/evaluate';
+import { DEFAULT_RULE_CONFIG } from '../lambda/core/rules/rule-config';
+import { scanWatchedRecords } from '../lambda/core/scan/record-scanner';
+import { RecordSplitter } from '../lambda/core/scan/record-splitter';
+import { IN_CAPACITY } from '../lambda/core/scan/record-splitter-kernel';
+import { kernelModuleText } from '../lambda/core/scan/record-splitter-kernel-source';
+import { extractRecords, isWatchedRecord, LogFormatError, NotCloudTrailError } from '../lambda/core/scan/records';
 import type { ScanStats } from '../lambda/core/types';
 import { chunked, record } from './support';
 
@@ -173,6 +173,6 @@ describe('analyzeLogStream with the streaming scanner', () => {
 
 describe('the kernel bytes the scanner loads', () => {
   it('are what the kernel source builds (run `npm run build:kernel` after changing the source)', () => {
-    expect(readFileSync(path.join(__dirname, '..', 'lambda', 'core', 'record-splitter-kernel-wasm.ts'), 'utf8')).toBe(kernelModuleText());
+    expect(readFileSync(path.join(__dirname, '..', 'lambda', 'core', 'scan', 'record-splitter-kernel-wasm.ts'), 'utf8')).toBe(kernelModuleText());
   });
 });

@@ -3,11 +3,11 @@
  * facts a reader needs, nothing secret, nothing from the record able to mention or link, and
  * an alert of any size still within Slack's limits.
  */
-import { actorName } from '../lambda/core/alert';
-import { DEFAULT_RULE_CONFIG } from '../lambda/core/rule-config';
-import { foldStorms } from '../lambda/core/storm';
+import { actorName } from '../lambda/core/alerts/alert';
+import { foldStorms } from '../lambda/core/alerts/storm';
 import { escapeMrkdwn, renderSlackMessage, SLACK_LIMITS, type SlackMessage } from '../lambda/core/render/slack-blocks';
 import { summarySentence } from '../lambda/core/render/summary';
+import { DEFAULT_RULE_CONFIG } from '../lambda/core/rules/rule-config';
 import type { Alert, CloudTrailRecord } from '../lambda/core/types';
 import { alertsFor, readFixture, record, recordFixtureNames, SECRET_MARKERS } from './support';
 

@@ -1,8 +1,8 @@
-import { parseRuleConfig } from '../lambda/core/rule-config';
+import { dedupeKeys, foldStorms, MAX_EVENT_IDS_PER_SUMMARY } from '../lambda/core/alerts/storm';
 import { renderChatNotification } from '../lambda/core/render/chat';
 import { renderEmail } from '../lambda/core/render/email';
 import { buildSnsMessage, snsMessageSize, SNS_MAX_MESSAGE_BYTES } from '../lambda/core/render/sns-message';
-import { dedupeKeys, foldStorms, MAX_EVENT_IDS_PER_SUMMARY } from '../lambda/core/storm';
+import { parseRuleConfig } from '../lambda/core/rules/rule-config';
 import type { Alert } from '../lambda/core/types';
 import { alertsFor, record } from './support';
 

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { analyzeLogStream } from '../lambda/core/analyze';
-import { createRuleEngine } from '../lambda/core/evaluate';
-import { DEFAULT_RULE_CONFIG, type RuleConfig } from '../lambda/core/rule-config';
+import { analyzeLogStream } from '../lambda/core/pipeline/analyze';
+import { createRuleEngine } from '../lambda/core/rules/evaluate';
+import { DEFAULT_RULE_CONFIG, type RuleConfig } from '../lambda/core/rules/rule-config';
 import type { Alert, CloudTrailRecord } from '../lambda/core/types';
 
 export const ROOT = path.join(__dirname, '..');

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parseRuleConfigText, type RuleConfig } from '../core/rule-config';
+import { parseRuleConfigText, type RuleConfig } from '../core/rules/rule-config';
 
 /** A mistake in how the command was called: exit code 2 and the usage text. */
 export class UsageError extends Error {

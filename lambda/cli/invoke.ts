@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ENV } from '../config';
-import { toObjectRefs } from '../core/s3-event';
+import { toObjectRefs } from '../core/ingest/s3-event';
 import type { ObjectRef } from '../core/types';
 import type { HandlerSummary } from '../handler';
 import { putObject, receiveDelivered, startSandbox, type DeliveredAlert, type LocalSandbox } from '../local/sandbox';

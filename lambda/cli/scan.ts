@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { dedupeKey } from '../core/alert';
-import { analyzeLogStream } from '../core/analyze';
-import { createRuleEngine } from '../core/evaluate';
-import { NotCloudTrailError } from '../core/records';
-import { skipReasonForKey } from '../core/s3-event';
+import { dedupeKey } from '../core/alerts/alert';
+import { skipReasonForKey } from '../core/ingest/s3-event';
+import { analyzeLogStream } from '../core/pipeline/analyze';
+import { createRuleEngine } from '../core/rules/evaluate';
+import { NotCloudTrailError } from '../core/scan/records';
 import type { Alert } from '../core/types';
 import { loadRuleConfigFile, parseFormat, UsageError } from './args';
 import { alertLine, countAlerts, plural, type Output } from './output';

@@ -3,7 +3,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SENTINEL_MAX_EVENT_AGE, SENTINEL_RETRY_ATTEMPTS } from '../../infra/bundled-function';
 import { SENTINEL_MEMORY_MB, SENTINEL_TIMEOUT } from '../../infra/sentinel-function';
 import { ENV } from '../../lambda/config';
-import { parseRuleConfig } from '../../lambda/core/rule-config';
+import { parseRuleConfig } from '../../lambda/core/rules/rule-config';
 import { build, lambdaNotification } from './build';
 
 // One synthesis serves every assertion: the default app, as `cdk deploy` with no context builds it.

@@ -2,7 +2,7 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { SENTINEL_MAX_EVENT_AGE, SENTINEL_RETRY_ATTEMPTS } from '../../infra/bundled-function';
 import { SLACK_NOTIFIER_ENTRY, SLACK_NOTIFIER_MEMORY_MB, SLACK_NOTIFIER_TIMEOUT, SLACK_WEBHOOK_SECRET_ENV } from '../../infra/slack-webhook';
 import { ENV } from '../../lambda/config';
-import { parseRuleConfig } from '../../lambda/core/rule-config';
+import { parseRuleConfig } from '../../lambda/core/rules/rule-config';
 import { SLACK_ENV } from '../../lambda/slack-notifier';
 import { EXISTING_TRAIL, build, lambdaNotification } from './build';
 

@@ -1,4 +1,4 @@
-import { REDACTED } from '../redact';
+import { REDACTED } from '../alerts/redact';
 import type { Alert } from '../types';
 import { stormLine, summarySentence } from './summary';
 

@@ -1,3 +1,8 @@
+/**
+ * Room `render/`: an alert in, text for one channel out. One file per channel (email.ts,
+ * chat.ts, slack-blocks.ts), the phrases they share in summary.ts, and this file, which puts
+ * them together into the SNS message every subscriber receives.
+ */
 import type { Alert } from '../types';
 import { renderChatNotification } from './chat';
 import { renderEmail } from './email';

@@ -1,5 +1,5 @@
-import { actorName } from '../alert';
-import { DEFAULT_RULES } from '../rules';
+import { actorName } from '../alerts/alert';
+import { DEFAULT_RULES } from '../rules/rule-pack';
 import type { Alert } from '../types';
 
 const ACTIONS: ReadonlyMap<string, string> = new Map(DEFAULT_RULES.map((rule) => [rule.id, rule.action]));

@@ -1,8 +1,7 @@
+import { DEFAULT_STORM_THRESHOLD } from '../rules/rule-config';
+import type { Alert } from '../types';
 import { dedupeKey } from './alert';
-import type { Alert } from './types';
 
-/** Default burst size above which alerts of one rule by one actor fold into one summary. */
-export const DEFAULT_STORM_THRESHOLD = 5;
 /** Event IDs one summary can carry and still fit in an SNS message with room to spare. */
 export const MAX_EVENT_IDS_PER_SUMMARY = 1000;
 const MAX_RESOURCES_LISTED = 10;

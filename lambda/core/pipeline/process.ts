@@ -1,12 +1,17 @@
-import { InvocationFailedError, LogObjectReadError } from '../errors';
-import { dedupeKey } from './alert';
+/**
+ * Room `pipeline/`: one event through the ports. analyze.ts takes one log object from bytes to
+ * alerts (scan, rules, alerts); this file runs every object of an event through it, then
+ * deduplicates, folds storms, publishes and records what was sent.
+ */
+import { InvocationFailedError, LogObjectReadError } from '../../errors';
+import { dedupeKey } from '../alerts/alert';
+import { dedupeKeys, foldStorms } from '../alerts/storm';
+import { toObjectRefs, type SkippedObject } from '../ingest/s3-event';
+import type { AlertPublisher, DedupeStore, Logger, LogReader, PublishOutcome } from '../ports';
+import { plural } from '../render/summary';
+import type { RuleEngine } from '../rules/evaluate';
+import type { Alert, ObjectRef } from '../types';
 import { analyzeLogStream, describeReadFailure, type AnalyzeResult } from './analyze';
-import type { RuleEngine } from './evaluate';
-import type { AlertPublisher, DedupeStore, Logger, LogReader, PublishOutcome } from './ports';
-import { plural } from './render/summary';
-import { toObjectRefs, type SkippedObject } from './s3-event';
-import { dedupeKeys, foldStorms } from './storm';
-import type { Alert, ObjectRef } from './types';
 
 export interface ProcessPorts {
   readonly reader: LogReader;

@@ -1,7 +1,9 @@
-import { ConfigError } from '../errors';
-import { DEFAULT_RULES } from './rules';
-import { DEFAULT_STORM_THRESHOLD } from './storm';
-import { SEVERITIES, type Severity } from './types';
+import { ConfigError } from '../../errors';
+import { SEVERITIES, type Severity } from '../types';
+import { DEFAULT_RULES } from './rule-pack';
+
+/** Default burst size above which alerts of one rule by one actor fold into one summary (`stormThreshold`). */
+export const DEFAULT_STORM_THRESHOLD = 5;
 
 const DEFAULT_RULE_IDS: readonly string[] = DEFAULT_RULES.map((rule) => rule.id);
 

@@ -1,4 +1,4 @@
-import { ACM_EVENT_SOURCE, ACM_PCA_EVENT_SOURCE, type Severity } from './types';
+import { ACM_EVENT_SOURCE, ACM_PCA_EVENT_SOURCE, type Severity } from '../types';
 
 /**
  * A condition on a record field, as data: the rule only matches when the value at `path`

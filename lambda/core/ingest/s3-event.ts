@@ -1,4 +1,9 @@
-import type { ObjectRef } from './types';
+/**
+ * Room `ingest/`: event shapes in, object references out. An S3 event notification becomes the
+ * log objects to scan and the ones to skip (digest and Insights files, empty objects, keys that
+ * are not CloudTrail logs), without reading any object.
+ */
+import type { ObjectRef } from '../types';
 
 /** Why an object of an S3 event is not scanned. Skips are normal: they never fail an invocation. */
 export type SkipReason = 'digest-file' | 'insights-file' | 'empty-object' | 'not-a-cloudtrail-log' | 'malformed-record';

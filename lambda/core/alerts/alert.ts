@@ -1,6 +1,11 @@
-import type { EffectiveRule } from './evaluate';
+/**
+ * Room `alerts/`: a record and the rule it tripped in, the alert object out. This file builds
+ * the alert, redact.ts removes secrets before anything leaves, storm.ts folds bursts into one
+ * summary alert.
+ */
+import type { EffectiveRule } from '../rules/evaluate';
+import type { Actor, Alert, CloudTrailRecord } from '../types';
 import { redact, redactText } from './redact';
-import type { Actor, Alert, CloudTrailRecord } from './types';
 
 const ARN_FIELDS = ['certificateArn', 'certificateAuthorityArn', 'resourceArn'] as const;
 

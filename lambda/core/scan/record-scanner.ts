@@ -1,6 +1,12 @@
+/**
+ * Room `scan/`: bytes in, CloudTrail records out. decode.ts gunzips a stream under a size cap,
+ * record-splitter.ts and its WebAssembly kernel (record-splitter-kernel*.ts, built with
+ * wasm-builder.ts) split a log file into records without parsing it, records.ts knows the
+ * document shapes, and this file joins them: the ACM and ACM Private CA records of one file.
+ */
+import type { CloudTrailRecord, ScanStats } from '../types';
 import { RecordSplitter, type Candidate } from './record-splitter';
 import { extractRecords, isWatchedRecord, LogFormatError, unwrapEnvelope } from './records';
-import type { CloudTrailRecord, ScanStats } from './types';
 
 /**
  * The ACM and ACM Private CA records of one decompressed log file, in file order. Counts every

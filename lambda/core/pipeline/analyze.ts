@@ -1,10 +1,10 @@
-import { LogObjectReadError } from '../errors';
-import { buildAlert } from './alert';
-import { decodeLogBytes, DEFAULT_MAX_DECOMPRESSED_BYTES, type DecodeProgress } from './decode';
-import type { RuleEngine } from './evaluate';
-import { scanWatchedRecords } from './record-scanner';
-import { LogFormatError } from './records';
-import type { Alert, ScanStats } from './types';
+import { LogObjectReadError } from '../../errors';
+import { buildAlert } from '../alerts/alert';
+import type { RuleEngine } from '../rules/evaluate';
+import { decodeLogBytes, DEFAULT_MAX_DECOMPRESSED_BYTES, type DecodeProgress } from '../scan/decode';
+import { scanWatchedRecords } from '../scan/record-scanner';
+import { LogFormatError } from '../scan/records';
+import type { Alert, ScanStats } from '../types';
 
 export interface AnalyzeOptions {
   readonly engine: RuleEngine;

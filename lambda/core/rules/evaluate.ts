@@ -1,7 +1,12 @@
+/**
+ * Room `rules/`: records in, verdicts out. rule-pack.ts holds the default rules as data,
+ * rule-config.ts the user's configuration of them, glob.ts the principal globs; this file
+ * builds the engine that decides, for one record, which rule (if any) it trips.
+ */
+import { severityRank, type CloudTrailRecord, type Severity } from '../types';
 import { compileGlob } from './glob';
 import type { RuleConfig } from './rule-config';
-import { DEFAULT_RULES, type AlertRule, type RuleCondition } from './rules';
-import { severityRank, type CloudTrailRecord, type Severity } from './types';
+import { DEFAULT_RULES, type AlertRule, type RuleCondition } from './rule-pack';
 
 /** A rule as it applies after configuration: severity overrides folded in. */
 export interface EffectiveRule extends AlertRule {

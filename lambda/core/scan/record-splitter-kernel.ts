@@ -24,8 +24,8 @@
  * the kernel. Its code is written in record-splitter-kernel-source.ts; the built bytes are kept
  * in record-splitter-kernel-wasm.ts (`npm run build:kernel`).
  */
-import { I32, I64 } from './wasm-builder';
 import { KERNEL_WASM } from './record-splitter-kernel-wasm';
+import { I32, I64 } from './wasm-builder';
 
 /** Why the kernel returned from `scan`. */
 export const STATUS = { needInput: 0, arrayEnd: 1, outputFull: 2, error: 3 } as const;

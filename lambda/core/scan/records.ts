@@ -1,4 +1,4 @@
-import { WATCHED_EVENT_SOURCES, type CloudTrailRecord } from './types';
+import { WATCHED_EVENT_SOURCES, type CloudTrailRecord } from '../types';
 
 /** A log document that holds no CloudTrail records in any shape acm-sentinel accepts. */
 export class LogFormatError extends Error {
