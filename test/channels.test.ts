@@ -2,11 +2,12 @@
  * Every sample record through every channel: the email text, the Amazon Q Developer custom
  * notification (checked against its documented schema), the Slack Block Kit message (limits are
  * in slack-blocks.test.ts) and the SNS message limits. A golden copy
- * of each rendering of a few samples is kept in events/rendered/ for reviewers; refresh them with
+ * of each rendering of a few samples, hostile ones among them, is kept in events/rendered/ for reviewers; refresh them with
  * `UPDATE_RENDERED=1 npx jest test/channels.test.ts` after an intended change.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { HOSTILE_LOGS } from '../events/objects/hostile';
 import { foldStorms } from '../lambda/core/alerts/storm';
 import { renderChatNotification } from '../lambda/core/render/chat';
 import { renderEmail } from '../lambda/core/render/email';
@@ -16,6 +17,7 @@ import type { Alert } from '../lambda/core/types';
 import { alertsFor, readFixture, record, recordFixtureNames, ROOT } from './support';
 
 const RENDERED_DIR = path.join(ROOT, 'events', 'rendered');
+const HOSTILE_GOLDENS = ['markup', 'forged-lines', 'terminal-escapes', 'invisible-and-links'];
 
 /**
  * The custom notification event schema as documented for Amazon Q Developer in chat applications:
@@ -54,6 +56,10 @@ async function sampleAlerts(): Promise<Array<[string, Alert]>> {
     record({ eventID: `storm-${i}`, eventTime: `2025-03-14T10:0${i}:00Z`, requestParameters: { certificateArn: `arn:aws:acm:us-east-1:111122223333:certificate/5f0c9a2e-0000-4000-8000-00000000000${i}` } }),
   );
   samples.push(['storm-summary', foldStorms(await alertsFor({ Records: burst }))[0]!]);
+  // A few hostile files (events/objects/hostile.ts): their goldens show what a reviewer should see.
+  for (const { name, records } of HOSTILE_LOGS.filter((log) => HOSTILE_GOLDENS.includes(log.name))) {
+    for (const [i, alert] of (await alertsFor({ Records: records })).entries()) samples.push([`hostile-${name}${i ? `-${i + 1}` : ''}`, alert]);
+  }
   return samples;
 }
 
@@ -68,7 +74,8 @@ describe('every sample through every channel', () => {
   });
 
   it('emails lead with one sentence and read in a plain-text client: no tabs, no markup, short lines but for links', () => {
-    for (const [name, alert] of samples) {
+    // The hostile samples carry markup as text on purpose; hostile.test.ts holds them to the hostile-input rules.
+    for (const [name, alert] of samples.filter(([sample]) => !sample.startsWith('hostile-'))) {
       const email = renderEmail(alert);
       expect({ name, first: email.split('\n')[0] }).toEqual({ name, first: expect.stringMatching(/ in \d{12} \/ [a-z0-9-]+ — (succeeded|failed)/) });
       for (const line of email.split('\n')) {
@@ -93,6 +100,11 @@ describe('every sample through every channel', () => {
     ['acm-import-certificate.bare.json'],
     ['acm-pca-delete-certificate-authority.json'],
     ['storm-summary'],
+    ['hostile-markup'],
+    ['hostile-markup-2'],
+    ['hostile-forged-lines'],
+    ['hostile-terminal-escapes'],
+    ['hostile-invisible-and-links'],
   ])('keeps a golden rendering of %s in events/rendered/', (name) => {
     const alert = samples.find(([sample]) => sample === name)![1];
     const base = name.replace(/\.json$/, '');

@@ -7,80 +7,11 @@ import { actorName } from '../lambda/core/alerts/alert';
 import { foldStorms } from '../lambda/core/alerts/storm';
 import { escapeMrkdwn, renderSlackMessage, SLACK_LIMITS, type SlackMessage } from '../lambda/core/render/slack-blocks';
 import { summarySentence } from '../lambda/core/render/summary';
+import { mrkdwnCode } from '../lambda/core/render/untrusted';
 import { DEFAULT_RULE_CONFIG } from '../lambda/core/rules/rule-config';
 import type { Alert, CloudTrailRecord } from '../lambda/core/types';
+import { mrkdwnTexts, slackProblems } from './channel-checks';
 import { alertsFor, readFixture, record, recordFixtureNames, SECRET_MARKERS } from './support';
-
-/** Every way a message can break Slack's Block Kit rules, as readable problems (none expected). */
-function slackProblems(message: SlackMessage): string[] {
-  const problems: string[] = [];
-  const check = (ok: boolean, problem: string) => {
-    if (!ok) problems.push(problem);
-  };
-  const textObject = (where: string, object: unknown, max: number, type?: 'plain_text' | 'mrkdwn') => {
-    const { type: actual, text } = (object ?? {}) as { type?: string; text?: unknown };
-    check(actual === 'plain_text' || actual === 'mrkdwn', `${where}: text object type ${actual}`);
-    if (type) check(actual === type, `${where}: must be ${type}`);
-    check(typeof text === 'string' && text.length >= 1 && text.length <= max, `${where}: text length ${typeof text === 'string' ? text.length : typeof text} not in 1..${max}`);
-  };
-  const json = JSON.parse(JSON.stringify(message)) as SlackMessage;
-  check(typeof json.text === 'string' && json.text.length >= 1 && json.text.length <= SLACK_LIMITS.fallbackText, 'fallback text');
-  check(Array.isArray(json.blocks) && json.blocks.length >= 1 && json.blocks.length <= SLACK_LIMITS.blocks, `block count ${json.blocks?.length}`);
-  json.blocks.forEach((block, i) => {
-    const where = `block ${i} (${block.type})`;
-    const b = block as Record<string, unknown>;
-    switch (block.type) {
-      case 'header':
-        textObject(where, b.text, SLACK_LIMITS.headerText, 'plain_text');
-        break;
-      case 'section': {
-        check(b.text !== undefined || b.fields !== undefined, `${where}: needs text or fields`);
-        if (b.text !== undefined) textObject(where, b.text, SLACK_LIMITS.sectionText);
-        if (b.fields !== undefined) {
-          const fields = b.fields as unknown[];
-          check(fields.length >= 1 && fields.length <= SLACK_LIMITS.fields, `${where}: ${fields.length} fields`);
-          fields.forEach((field, j) => textObject(`${where} field ${j}`, field, SLACK_LIMITS.fieldText));
-        }
-        break;
-      }
-      case 'context': {
-        const elements = b.elements as unknown[];
-        check(elements.length >= 1 && elements.length <= SLACK_LIMITS.contextElements, `${where}: ${elements.length} elements`);
-        elements.forEach((element, j) => textObject(`${where} element ${j}`, element, SLACK_LIMITS.contextText));
-        break;
-      }
-      case 'actions': {
-        const elements = b.elements as Array<Record<string, unknown>>;
-        check(elements.length >= 1 && elements.length <= SLACK_LIMITS.actionsElements, `${where}: ${elements.length} elements`);
-        const ids = new Set<string>();
-        elements.forEach((button, j) => {
-          check(button.type === 'button', `${where} element ${j}: not a button`);
-          textObject(`${where} button ${j}`, button.text, SLACK_LIMITS.buttonText, 'plain_text');
-          const url = button.url as string;
-          check(typeof url === 'string' && url.length <= SLACK_LIMITS.buttonUrl && url.startsWith('https://'), `${where} button ${j}: url`);
-          const id = button.action_id as string;
-          check(typeof id === 'string' && id.length >= 1 && id.length <= SLACK_LIMITS.actionId && !ids.has(id), `${where} button ${j}: action_id`);
-          ids.add(id);
-        });
-        break;
-      }
-      default:
-        problems.push(`${where}: unexpected block type`);
-    }
-  });
-  return problems;
-}
-
-/** Every mrkdwn string of a message, where Slack parses `&`, `<` and `>`. */
-function mrkdwnTexts(message: SlackMessage): string[] {
-  const texts = [message.text];
-  for (const block of message.blocks) {
-    if (block.type === 'section' && 'text' in block) texts.push(block.text.text);
-    if (block.type === 'section' && 'fields' in block) texts.push(...block.fields.map((field) => field.text));
-    if (block.type === 'context') texts.push(...block.elements.map((element) => element.text));
-  }
-  return texts;
-}
 
 const fieldsText = (message: SlackMessage): string =>
   message.blocks.flatMap((block) => (block.type === 'section' && 'fields' in block ? block.fields.map((field) => field.text) : [])).join('\n');
@@ -117,8 +48,8 @@ describe('every sample record', () => {
       expect(slackProblems(message)).toEqual([]);
       expect(headerText(message)).toContain(alert.severity.toUpperCase());
       expect(headerText(message)).toContain(alert.title);
-      expect(message.text).toBe(escapeMrkdwn(`${alert.severity.toUpperCase()}: ${summarySentence(alert)}`));
-      expect(message.blocks[1]).toEqual({ type: 'section', text: { type: 'mrkdwn', text: escapeMrkdwn(summarySentence(alert)) } });
+      expect(message.text).toBe(`${alert.severity.toUpperCase()}: ${summarySentence(alert, mrkdwnCode)}`);
+      expect(message.blocks[1]).toEqual({ type: 'section', text: { type: 'mrkdwn', text: summarySentence(alert, mrkdwnCode) } });
       expect(fieldsText(message)).toContain(escapeMrkdwn(actorName(alert.actor)));
       expect(fieldsText(message)).toContain(alert.accountId);
       for (const arn of alert.resources.slice(0, 5)) expect(fieldsText(message)).toContain(`\`${arn}\``);
@@ -134,9 +65,9 @@ describe('content', () => {
     const [alert] = await alertsFor({ Records: [record()] });
     const message = renderSlackMessage(alert!);
     const fields = fieldsText(message);
-    expect(fields).toContain('*Who*\nalice (AssumedRole)\n`arn:aws:sts::111122223333:assumed-role/Admin/alice`');
+    expect(fields).toContain('*Who*\n`alice` (`AssumedRole`)\n`arn:aws:sts::111122223333:assumed-role/Admin/alice`');
     expect(fields).toContain('*Session issuer &amp; MFA*\n`arn:aws:iam::111122223333:role/Admin`\nMFA: yes');
-    expect(fields).toContain('*When*\n2025-03-14T08:45:51Z');
+    expect(fields).toContain('*When*\n`2025-03-14T08:45:51Z`');
     expect(fields).toContain('*Account / region*\n`111122223333` / `us-east-1`');
     expect(fields).toContain('*From IP*\n`192.0.2.10`');
     expect(fields).toContain('*User agent*\n`aws-cli/2.15.0`');
@@ -162,7 +93,7 @@ describe('content', () => {
     const [alert] = await alertsFor(readFixture('acm-export-certificate.denied.json'));
     const message = renderSlackMessage(alert!);
     expect(headerText(message)).toBe(':rotating_light: CRITICAL: Private key exported from ACM (attempt failed)');
-    expect(fieldsText(message)).toMatch(/\*Outcome\*\n:no_entry: failed `AccessDenied`\nUser: arn:aws:sts::111122223333:assumed-role\/ci-deployer\/build-42 is not authorized/);
+    expect(fieldsText(message)).toMatch(/\*Outcome\*\n:no_entry: failed `AccessDenied`\n`User: arn:aws:sts::111122223333:assumed-role\/ci-deployer\/build-42 is not authorized/);
     expect(fieldsText(message)).toContain('MFA: *no*');
   });
 
@@ -216,8 +147,8 @@ describe('escaping', () => {
       expect(text).not.toMatch(/[<>]/);
       expect(text).not.toMatch(/&(?!amp;|lt;|gt;)/);
     }
-    expect(fieldsText(message)).toContain("`&lt;!channel&gt; &lt;https://evil.example|Open in console&gt; &amp; 'more'`");
-    expect(message.text).toContain('&lt;!everyone&gt; (IAMUser)');
+    expect(fieldsText(message)).toContain("`&lt;!channel&gt; &lt;hxxps://evil[.]example|Open in console&gt; &amp; 'more'`");
+    expect(message.text).toContain('`&lt;!everyone&gt;` (`IAMUser`)');
   });
 });
 
@@ -274,9 +205,9 @@ describe('oversized alerts', () => {
     const message = renderSlackMessage(summary!);
     expect(slackProblems(message)).toEqual([]);
     expect(headerText(message)).toBe(':red_circle: HIGH: ACM certificate deleted (14 times)');
-    expect(message.text).toBe(escapeMrkdwn(`HIGH: ${summarySentence(summary!)}`));
-    expect(message.text).toContain('(+13 more) in 111122223333 / us-east-1 — succeeded, 14 times');
-    expect(fieldsText(message)).toContain('*Burst*\n14 calls from 2025-03-14T10:00:00Z to 2025-03-14T10:13:00Z, 14 resources');
+    expect(message.text).toBe(`HIGH: ${summarySentence(summary!, mrkdwnCode)}`);
+    expect(message.text).toContain('(+13 more) in `111122223333` / `us-east-1` — succeeded, 14 times');
+    expect(fieldsText(message)).toContain('*Burst*\n14 calls from `2025-03-14T10:00:00Z` to `2025-03-14T10:13:00Z`, 14 resources');
     expect(fieldsText(message)).toContain('`arn:aws:acm:us-east-1:111122223333:certificate/5f0c9a2e-0000-4000-8000-000000000009`\n…and 4 more');
     expect(JSON.stringify(message)).toContain('Event `burst-00` and 13 more (the JSON message lists every event ID)');
   });

@@ -210,7 +210,7 @@ describe('delivery', () => {
     await expect(notifier()(event)).resolves.toEqual({ delivered: 2 });
     const [first, second] = slack.messages();
     expect(first!.blocks[0]).toMatchObject({ text: { text: ':red_circle: HIGH: ACM certificate deleted (12 times)' } });
-    expect(JSON.stringify(first)).toContain('*Burst*\\n12 calls from 2025-03-14T10:00:00Z to 2025-03-14T10:11:00Z, 12 resources');
+    expect(JSON.stringify(first)).toContain('*Burst*\\n12 calls from `2025-03-14T10:00:00Z` to `2025-03-14T10:11:00Z`, 12 resources');
     expect(second!.blocks[0]).toMatchObject({ text: { text: ':large_blue_circle: LOW: Custom call' } });
   });
 

@@ -1,7 +1,8 @@
 /**
  * Writes the sample CloudTrail log files under events/objects/<bucket>/AWSLogs/... and the S3
  * event notifications that name them (events/s3-put.json, events/s3-put-single.json,
- * events/s3-test-event.json). Run it from the repository root:
+ * events/s3-test-event.json), and the hostile log files of hostile.ts with the event that names
+ * them (events/s3-put-hostile.json). Run it from the repository root:
  *
  *   npx tsx events/objects/generate.ts
  *
@@ -13,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { HOSTILE_LOGS, hostileKey } from './hostile';
 
 type Json = Record<string, unknown>;
 
@@ -1185,6 +1187,13 @@ export function buildSampleFiles(): Map<string, Buffer> {
       HostId: '8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE',
     }),
   );
+  const hostile: Delivery[] = HOSTILE_LOGS.map(({ name, records }, i) => {
+    const key = hostileKey(name, i);
+    const tag = createHash('sha256').update(key).digest('hex').toUpperCase();
+    return { key, body: gzip(logDocument(records)), eventTime: `2025-03-15T09:${String(i).padStart(2, '0')}:30.000Z`, requestId: tag.slice(0, 16), id2: tag.slice(16, 64), sequencer: `0067D5${tag.slice(0, 12)}` };
+  });
+  for (const d of hostile) files.set(`objects/${BUCKET}/${d.key}`, d.body);
+  files.set('s3-put-hostile.json', pretty({ Records: hostile.map(s3EventRecord) }));
   return files;
 }
 

@@ -47,12 +47,18 @@ export class SnsAlertPublisher implements AlertPublisher {
   ) {}
 
   async publish(alerts: readonly Alert[]): Promise<PublishOutcome> {
-    const pending: Pending[] = alerts.map((alert, i) => {
-      const message = buildSnsMessage(alert);
-      return { alert, entry: { Id: `alert-${i}`, ...message }, size: snsMessageSize(message) };
-    });
+    const pending: Pending[] = [];
     const published: Alert[] = [];
     const failed: PublishFailure[] = [];
+    alerts.forEach((alert, i) => {
+      try {
+        const message = buildSnsMessage(alert);
+        pending.push({ alert, entry: { Id: `alert-${i}`, ...message }, size: snsMessageSize(message) });
+      } catch (err) {
+        // One alert that cannot be rendered must not keep the others from going out.
+        failed.push({ alert, reason: `the message could not be rendered (${(err as Error)?.name ?? 'Error'})` });
+      }
+    });
     for (const batch of batches(pending)) {
       const outcome = await this.sendBatch(batch);
       published.push(...outcome.published);

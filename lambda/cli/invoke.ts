@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ENV } from '../config';
 import { toObjectRefs } from '../core/ingest/s3-event';
+import { inertJson } from '../core/render/untrusted';
 import type { ObjectRef } from '../core/types';
 import type { HandlerSummary } from '../handler';
 import { putObject, receiveDelivered, startSandbox, type DeliveredAlert, type LocalSandbox } from '../local/sandbox';
@@ -70,7 +71,7 @@ function renderChatCard(chat: unknown): string[] {
 function printDelivered(delivered: readonly DeliveredAlert[], format: OutputFormat, io: Output): void {
   delivered.forEach((delivery, i) => {
     if (format === 'json') {
-      io.out(JSON.stringify({ ...delivery.alert, subject: delivery.subject, messageAttributes: delivery.messageAttributes }));
+      io.out(inertJson({ ...delivery.alert, subject: delivery.subject, messageAttributes: delivery.messageAttributes }));
       return;
     }
     const rule = '='.repeat(78);

@@ -1,5 +1,6 @@
-import type { Alert, Severity } from '../core/types';
 import { plural, summarySentence } from '../core/render/summary';
+import { plain, terminalSafe } from '../core/render/untrusted';
+import type { Alert, Severity } from '../core/types';
 
 export { plural };
 
@@ -9,15 +10,16 @@ export interface Output {
   err(line: string): void;
 }
 
+/** The terminal: whatever a line holds, no control or escape sequence reaches it (see terminalSafe). */
 export const processOutput: Output = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
+  out: (line) => process.stdout.write(`${terminalSafe(line)}\n`),
+  err: (line) => process.stderr.write(`${terminalSafe(line)}\n`),
 };
 
 /** One alert as two lines of terminal text: severity, rule, time and the sentence; then where it came from. */
 export function alertLine(alert: Alert): string {
-  const head = `${alert.severity.toUpperCase().padEnd(8)} ${alert.ruleId}  ${alert.eventTime}`;
-  return `${head}\n         ${summarySentence(alert)}\n         event ${alert.eventId}${alert.logFile ? `  in ${alert.logFile}` : ''}`;
+  const head = `${alert.severity.toUpperCase().padEnd(8)} ${plain(alert.ruleId)}  ${plain(alert.eventTime)}`;
+  return `${head}\n         ${summarySentence(alert, plain)}\n         event ${plain(alert.eventId)}${alert.logFile ? `  in ${plain(alert.logFile)}` : ''}`;
 }
 
 /** "3 alerts (1 critical, 2 high)". */

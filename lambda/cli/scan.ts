@@ -4,8 +4,9 @@ import * as path from 'node:path';
 import { dedupeKey } from '../core/alerts/alert';
 import { skipReasonForKey } from '../core/ingest/s3-event';
 import { analyzeLogStream } from '../core/pipeline/analyze';
+import { inertJson } from '../core/render/untrusted';
 import { createRuleEngine } from '../core/rules/evaluate';
-import { NotCloudTrailError } from '../core/scan/records';
+import { DocumentSizeError, NotCloudTrailError } from '../core/scan/records';
 import type { Alert } from '../core/types';
 import { loadRuleConfigFile, parseFormat, UsageError } from './args';
 import { alertLine, countAlerts, plural, type Output } from './output';
@@ -74,11 +75,14 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
             if (seen.has(dedupeKey(alert))) continue;
             seen.add(dedupeKey(alert));
             alerts.push(alert);
-            io.out(format === 'json' ? JSON.stringify(alert) : alertLine(alert));
+            io.out(format === 'json' ? inertJson(alert) : alertLine(alert));
           }
+          if (result.unbuilt.length) fail(`${file}: ${plural(result.unbuilt.length, 'alert')} could not be built (${[...new Set(result.unbuilt)].join(', ')})`);
         } catch (err) {
-          // Inside a folder, JSON that is not CloudTrail at all (an S3 event, a rendering) is passed over.
-          if (!named && (err as Error).cause instanceof NotCloudTrailError) {
+          // Inside a folder, JSON that is not CloudTrail at all (an S3 event, a rendering, a large
+          // unrelated document) is passed over.
+          const cause = (err as Error).cause;
+          if (!named && (cause instanceof NotCloudTrailError || (cause instanceof DocumentSizeError && cause.part === 'whole'))) {
             skipped += 1;
             continue;
           }

@@ -5,39 +5,51 @@
  */
 import type { EffectiveRule } from '../rules/evaluate';
 import type { Actor, Alert, CloudTrailRecord } from '../types';
-import { redact, redactText } from './redact';
+import { detailsOf, eventIdOf, field, FIELD_BUDGETS, MAX_RESOURCES, objectAt, textOf } from './fields';
 
 const ARN_FIELDS = ['certificateArn', 'certificateAuthorityArn', 'resourceArn'] as const;
 
-/** Certificate and CA ARNs the call touched, from the request, the response and `resources`. */
+/** Certificate and CA ARNs the call touched, from the request, the response and `resources`; redacted and cut. */
 function resourcesOf(record: CloudTrailRecord): string[] {
   const found = new Set<string>();
   for (const source of [record.requestParameters, record.responseElements]) {
-    if (!source || typeof source !== 'object') continue;
-    for (const field of ARN_FIELDS) {
-      const value = (source as Record<string, unknown>)[field];
+    const fields = objectAt(source);
+    for (const name of ARN_FIELDS) {
+      const value = fields[name];
       if (typeof value === 'string' && value.startsWith('arn:')) found.add(value);
     }
   }
   for (const resource of Array.isArray(record.resources) ? record.resources : []) {
-    if (typeof resource?.ARN === 'string') found.add(resource.ARN);
+    const arn = objectAt(resource).ARN;
+    if (typeof arn === 'string' && arn) found.add(arn);
   }
-  return [...found];
+  return [...found].slice(0, MAX_RESOURCES).map((arn) => field(arn, FIELD_BUDGETS.arn)!);
+}
+
+/** True or false for CloudTrail's `mfaAuthenticated` (a string, or a boolean in a hand-made record); absent otherwise. */
+function mfaOf(value: unknown): boolean | undefined {
+  if (value === 'true' || value === true) return true;
+  if (value === 'false' || value === false) return false;
+  return undefined;
 }
 
 /** Who made the call, from `userIdentity`; an assumed role carries its issuing role and MFA flag. */
 function actorOf(record: CloudTrailRecord): Actor {
-  const identity = record.userIdentity ?? {};
-  const issuer = identity.sessionContext?.sessionIssuer;
-  const mfa = identity.sessionContext?.attributes?.mfaAuthenticated;
-  const actor: Actor = { type: identity.type ?? 'Unknown' };
-  if (identity.arn) actor.arn = identity.arn;
-  if (identity.accountId) actor.accountId = identity.accountId;
-  if (identity.principalId) actor.principalId = identity.principalId;
-  if (identity.userName) actor.userName = identity.userName;
-  if (issuer?.arn) actor.sessionIssuer = issuer.arn;
-  if (mfa !== undefined) actor.mfa = mfa === 'true';
-  if (identity.invokedBy) actor.invokedBy = identity.invokedBy;
+  const identity = objectAt(record.userIdentity);
+  const session = objectAt(identity.sessionContext);
+  const actor: Actor = { type: field(identity.type, FIELD_BUDGETS.name) ?? 'Unknown' };
+  const set = (key: Exclude<keyof Actor, 'type' | 'mfa'>, value: unknown, max: number) => {
+    const text = field(value, max);
+    if (text !== undefined) actor[key] = text;
+  };
+  set('arn', identity.arn, FIELD_BUDGETS.arn);
+  set('accountId', identity.accountId, FIELD_BUDGETS.short);
+  set('principalId', identity.principalId, FIELD_BUDGETS.name);
+  set('userName', identity.userName, FIELD_BUDGETS.name);
+  set('sessionIssuer', objectAt(session.sessionIssuer).arn, FIELD_BUDGETS.arn);
+  const mfa = mfaOf(objectAt(session.attributes).mfaAuthenticated);
+  if (mfa !== undefined) actor.mfa = mfa;
+  set('invokedBy', identity.invokedBy, FIELD_BUDGETS.name);
   return actor;
 }
 
@@ -78,34 +90,44 @@ function linksFor(eventId: string, recordRegion: string, resources: readonly str
   return links;
 }
 
-/** The alert for one record that a rule matched. Everything user-supplied is redacted here, once. */
+/**
+ * The alert for one record that a rule matched. Every field is read as an attacker may have
+ * written it (any type, any size): each becomes a string within its budget, redacted by content,
+ * or a visible placeholder (see fields.ts); the request parameters are redacted by name and
+ * content. Links are built last, from the finished values. Nothing here throws on any record.
+ */
 export function buildAlert(record: CloudTrailRecord, rule: EffectiveRule, logFile?: string): Alert {
   const resources = resourcesOf(record);
-  const eventId = record.eventID ?? 'unknown';
-  const region = record.awsRegion ?? 'us-east-1';
+  const eventId = eventIdOf(record.eventID);
+  const identity = objectAt(record.userIdentity);
+  const region = field(record.awsRegion, FIELD_BUDGETS.short) ?? 'us-east-1';
   const alert: Alert = {
     ruleId: rule.id,
     severity: rule.severity,
     title: rule.title,
-    eventSource: record.eventSource,
-    eventName: record.eventName,
+    eventSource: field(record.eventSource, FIELD_BUDGETS.name) ?? 'unknown',
+    eventName: field(record.eventName, FIELD_BUDGETS.name) ?? 'unknown',
     eventId,
-    eventTime: record.eventTime ?? 'unknown',
+    eventTime: field(record.eventTime, FIELD_BUDGETS.short) ?? 'unknown',
     awsRegion: region,
-    accountId: record.recipientAccountId ?? record.userIdentity?.accountId ?? 'unknown',
+    accountId: field(record.recipientAccountId, FIELD_BUDGETS.short) ?? field(identity.accountId, FIELD_BUDGETS.short) ?? 'unknown',
     actor: actorOf(record),
-    outcome: record.errorCode ? 'failed' : 'succeeded',
+    outcome: textOf(record.errorCode) === undefined ? 'succeeded' : 'failed',
     resources,
-    details: (redact(record.requestParameters ?? {}) as Record<string, unknown>) ?? {},
+    details: detailsOf(record.requestParameters),
     why: rule.why,
     nextSteps: [...rule.nextSteps],
     links: linksFor(eventId, region, resources),
   };
-  if (record.sourceIPAddress) alert.sourceIPAddress = record.sourceIPAddress;
-  if (record.userAgent) alert.userAgent = redactText(record.userAgent);
-  if (record.errorCode) alert.errorCode = redactText(record.errorCode, 128);
-  if (record.errorMessage) alert.errorMessage = redactText(record.errorMessage);
-  if (logFile) alert.logFile = logFile;
+  const optional = (key: 'sourceIPAddress' | 'userAgent' | 'errorCode' | 'errorMessage', value: unknown, max: number) => {
+    const text = field(value, max);
+    if (text !== undefined) alert[key] = text;
+  };
+  optional('sourceIPAddress', record.sourceIPAddress, FIELD_BUDGETS.address);
+  optional('userAgent', record.userAgent, FIELD_BUDGETS.userAgent);
+  optional('errorCode', record.errorCode, FIELD_BUDGETS.short);
+  optional('errorMessage', record.errorMessage, FIELD_BUDGETS.errorMessage);
+  if (logFile) alert.logFile = field(logFile, FIELD_BUDGETS.arn);
   return alert;
 }
 

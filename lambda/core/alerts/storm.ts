@@ -40,7 +40,9 @@ export function foldStorms(alerts: readonly Alert[], threshold: number = DEFAULT
   const groups = new Map<string, Alert[]>();
   for (const alert of alerts) {
     const key = groupKey(alert);
-    groups.set(key, [...(groups.get(key) ?? []), alert]);
+    const group = groups.get(key);
+    if (group) group.push(alert);
+    else groups.set(key, [alert]);
   }
   const result: Alert[] = [];
   for (const alert of alerts) {

@@ -18,6 +18,11 @@ export interface AnalyzeResult {
   readonly alerts: Alert[];
   /** True when the object held nothing (a 0-byte marker object, or gzip of nothing): a skip, not an error. */
   readonly empty: boolean;
+  /**
+   * Alerts a rule raised but that could not be built, as error names (never record contents).
+   * The others are returned as usual; the caller fails the object so a retry covers these.
+   */
+  readonly unbuilt: string[];
 }
 
 const HINTS: Record<string, string> = {
@@ -53,16 +58,23 @@ export function describeReadFailure(name: string, err: unknown): LogObjectReadEr
 export async function analyzeLogStream(bytes: AsyncIterable<Uint8Array>, options: AnalyzeOptions): Promise<AnalyzeResult> {
   const stats: ScanStats = { records: 0, acmRecords: 0 };
   const alerts: Alert[] = [];
+  const unbuilt: string[] = [];
   const decodedBytes: DecodeProgress = { bytes: 0 };
   try {
     const decoded = decodeLogBytes(bytes, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES, decodedBytes);
     for await (const record of scanWatchedRecords(decoded, stats)) {
       const verdict = options.engine.evaluate(record);
-      if (verdict?.alert) alerts.push(buildAlert(record, verdict.rule, options.name));
+      if (!verdict?.alert) continue;
+      try {
+        alerts.push(buildAlert(record, verdict.rule, options.name));
+      } catch (err) {
+        // buildAlert is written not to throw on any record; should it, one record costs one alert, not the file.
+        unbuilt.push((err as Error)?.name ?? 'Error');
+      }
     }
   } catch (err) {
-    if (decodedBytes.bytes === 0 && err instanceof LogFormatError) return { stats, alerts, empty: true };
+    if (decodedBytes.bytes === 0 && err instanceof LogFormatError) return { stats, alerts, empty: true, unbuilt };
     throw describeReadFailure(options.name, err);
   }
-  return { stats, alerts, empty: false };
+  return { stats, alerts, empty: false, unbuilt };
 }

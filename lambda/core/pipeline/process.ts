@@ -93,6 +93,20 @@ async function recordSent(ports: ProcessPorts, state: InvocationState, published
 }
 
 /**
+ * Publishes through the port; should the publisher throw instead of reporting failures, every
+ * alert counts as failed, so the object is named and retried instead of the exception escaping.
+ */
+async function publishAll(ports: ProcessPorts, messages: readonly Alert[]): Promise<PublishOutcome> {
+  if (messages.length === 0) return { published: [], failed: [] };
+  try {
+    return await ports.publisher.publish(messages);
+  } catch (err) {
+    const reason = `publishing failed (${(err as Error)?.name ?? 'Error'})`;
+    return { published: [], failed: messages.map((alert) => ({ alert, reason })) };
+  }
+}
+
+/**
  * Scans one log object and publishes its alerts, skipping those already published in this
  * invocation or (with a dedupe store) an earlier one, and recording what was published only
  * after it was. Never throws: a read or publish failure is returned in `error` so the other
@@ -127,19 +141,23 @@ async function processLogObject(
   const unsent = fresh.filter((alert) => !sentBefore.has(dedupeKey(alert)));
   unsent.forEach((alert) => state.seen.add(dedupeKey(alert)));
   const messages = foldStorms(unsent, options.stormThreshold);
-  const outcome: PublishOutcome = messages.length ? await ports.publisher.publish(messages) : { published: [], failed: [] };
+  const outcome = await publishAll(ports, messages);
   // A failed alert leaves the set, so a later object of this invocation carrying the same event may send it.
   outcome.failed.forEach((failure) => dedupeKeys(failure.alert).forEach((key) => state.seen.delete(key)));
   await recordSent(ports, state, outcome.published);
 
   const reasons = [...new Set(outcome.failed.map((failure) => failure.reason))].join('; ');
+  const errors = [
+    ...(outcome.failed.length ? [`${outcome.failed.length} of ${messages.length} alerts could not be published (${reasons})`] : []),
+    ...(analysis.unbuilt.length ? [`${analysis.unbuilt.length} alerts could not be built (${[...new Set(analysis.unbuilt)].join(', ')})`] : []),
+  ];
   const result: ObjectResult = {
     ...empty,
     ...analysis.stats,
     alerts: analysis.alerts.length,
     published: outcome.published.length,
     duplicates: analysis.alerts.length - unsent.length,
-    ...(outcome.failed.length ? { error: `${name}: ${outcome.failed.length} of ${messages.length} alerts could not be published (${reasons})` } : {}),
+    ...(errors.length ? { error: `${name}: ${errors.join('; ')}` } : {}),
   };
   if (result.error) ports.logger.error('log object failed', { ...result });
   else ports.logger.info('processed log object', { ...result });

@@ -1,5 +1,8 @@
 import type { Alert, Severity } from '../types';
 import { actorLabel, stormLine, summarySentence } from './summary';
+import { codeSafe, escapeMrkdwn, fitMrkdwn, MRKDWN_ESCAPES, plain } from './untrusted';
+
+export { escapeMrkdwn };
 
 /**
  * Slack's documented Block Kit limits that an alert can reach. Exceeding any of them makes an
@@ -64,17 +67,6 @@ const SEVERITY_ICON: Record<Severity, string> = {
 };
 
 const ELLIPSIS = '…';
-const MRKDWN_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
-
-/**
- * Escapes the three characters Slack's mrkdwn treats as control characters. Without this a
- * record value such as a user agent or an error message could carry `<!channel>` or a
- * disguised `<https://…|link>` into the security channel.
- */
-export function escapeMrkdwn(text: string): string {
-  return text.replace(/[&<>]/g, (char) => MRKDWN_ESCAPES[char] ?? char);
-}
-
 /** Escapes `raw` and cuts it to `max` characters without splitting an entity or a surrogate pair. */
 function escapeWithin(raw: string, max: number): string {
   const escaped = escapeMrkdwn(raw);
@@ -89,26 +81,20 @@ function escapeWithin(raw: string, max: number): string {
   return `${out}${ELLIPSIS}`;
 }
 
-const oneLine = (raw: string): string => raw.replace(/\s+/g, ' ').trim();
+/** Trusted text (rule titles and guidance) on one line, escaped. */
+const text = (raw: string, max: number): string => escapeWithin(plain(raw), max);
 
-/** Record text on one line, escaped. */
-const text = (raw: string, max: number): string => escapeWithin(oneLine(raw), max);
-
-/** Record text as inline code: backticks inside would end the span early, so they become quotes. */
-const code = (raw: string, max: number): string => `\`${escapeWithin(oneLine(raw).replace(/`/g, "'"), max - 2)}\``;
+/**
+ * Record text as inline code, where mrkdwn applies no formatting: one inert line (see
+ * untrusted.ts), escaped, backticks replaced so the value cannot end the span early.
+ */
+const code = (raw: string, max: number): string => `\`${escapeWithin(codeSafe(raw), max - 2)}\``;
 
 /**
  * A last guard for text assembled from already escaped parts: cuts without leaving half an
- * entity (`&am`) behind. The parts are capped so that this rarely has anything to do.
+ * entity or an open code span behind. The parts are capped so that this rarely has anything to do.
  */
-function fit(mrkdwn: string, max: number): string {
-  if (mrkdwn.length <= max) return mrkdwn;
-  let cut = mrkdwn.slice(0, max - ELLIPSIS.length);
-  const amp = cut.lastIndexOf('&');
-  if (amp >= 0 && !cut.slice(amp).includes(';')) cut = cut.slice(0, amp);
-  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
-  return `${cut}${ELLIPSIS}`;
-}
+const fit = (mrkdwn: string, max: number): string => fitMrkdwn(mrkdwn, max, ELLIPSIS);
 
 /** Cuts plain text (no entities to respect) without splitting a surrogate pair. */
 function clipPlain(plain: string, max: number): string {
@@ -157,7 +143,7 @@ function session(alert: Alert): string | undefined {
 function outcome(alert: Alert): string {
   if (alert.outcome === 'succeeded') return ':white_check_mark: succeeded';
   const error = alert.errorCode ? ` ${code(alert.errorCode, 120)}` : '';
-  const message = alert.errorMessage ? `\n${text(alert.errorMessage, 1200)}` : '';
+  const message = alert.errorMessage ? `\n${code(alert.errorMessage, 1200)}` : '';
   return `:no_entry: failed${error}${message}`;
 }
 
@@ -171,12 +157,12 @@ const FIELD_ROWS: readonly FieldRow[] = [
     label: 'Who',
     value: (alert) => {
       const id = alert.actor.arn ?? alert.actor.principalId;
-      return [text(actorLabel(alert), 300), id ? code(id, 600) : undefined].filter(Boolean).join('\n');
+      return [actorLabel(alert, (value) => code(value, 150)), id ? code(id, 600) : undefined].filter(Boolean).join('\n');
     },
   },
   { label: 'Session issuer & MFA', value: session },
-  { label: 'When', value: (alert) => (alert.eventTime ? text(alert.eventTime, 100) : undefined) },
-  { label: 'Burst', value: (alert) => (alert.storm ? text(stormLine(alert) ?? '', 600) || undefined : undefined) },
+  { label: 'When', value: (alert) => (alert.eventTime ? code(alert.eventTime, 100) : undefined) },
+  { label: 'Burst', value: (alert) => (alert.storm ? stormLine(alert, (value) => code(value, 100)) : undefined) },
   { label: 'Account / region', value: (alert) => `${code(alert.accountId || 'unknown', 100)} / ${code(alert.awsRegion || 'unknown', 100)}` },
   { label: 'From IP', value: (alert) => (alert.sourceIPAddress ? code(alert.sourceIPAddress, 200) : undefined) },
   { label: 'User agent', value: (alert) => (alert.userAgent ? code(alert.userAgent, 600) : undefined) },
@@ -245,14 +231,14 @@ function button(label: string, url: string | undefined, actionId: string): Slack
  * alert of any size renders to a message Slack accepts.
  */
 export function renderSlackMessage(alert: Alert): SlackMessage {
-  const summary = summarySentence(alert);
+  const summary = summarySentence(alert, (value) => code(value, 400));
   const failed = alert.outcome === 'failed' ? ' (attempt failed)' : '';
   const blocks: SlackBlock[] = [
     {
       type: 'header',
-      text: { type: 'plain_text', emoji: true, text: clipPlain(oneLine(`${SEVERITY_ICON[alert.severity] ?? ''} ${alert.severity.toUpperCase()}: ${alert.title}${failed}`), SLACK_LIMITS.headerText) },
+      text: { type: 'plain_text', emoji: true, text: clipPlain(plain(`${SEVERITY_ICON[alert.severity] ?? ''} ${alert.severity.toUpperCase()}: ${alert.title}${failed}`), SLACK_LIMITS.headerText) },
     },
-    { type: 'section', text: { type: 'mrkdwn', text: escapeWithin(summary, SLACK_LIMITS.sectionText) } },
+    { type: 'section', text: { type: 'mrkdwn', text: fit(summary, SLACK_LIMITS.sectionText) } },
   ];
   const facts = fields(alert);
   if (facts.length) blocks.push({ type: 'section', fields: facts });
@@ -262,7 +248,7 @@ export function renderSlackMessage(alert: Alert): SlackMessage {
   const buttons = [...button('CloudTrail event', alert.links?.cloudTrail, 'open-cloudtrail-event'), ...button('Open in console', alert.links?.console, 'open-console')];
   if (buttons.length) blocks.push({ type: 'actions', elements: buttons });
   return {
-    text: escapeWithin(`${alert.severity.toUpperCase()}: ${summary}`, SLACK_LIMITS.fallbackText),
+    text: fit(`${alert.severity.toUpperCase()}: ${summary}`, SLACK_LIMITS.fallbackText),
     blocks,
     // Console links would unfurl into login-page previews that bury the alert.
     unfurl_links: false,

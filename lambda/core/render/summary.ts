@@ -1,45 +1,46 @@
 import { actorName } from '../alerts/alert';
 import { DEFAULT_RULES } from '../rules/rule-pack';
 import type { Alert } from '../types';
+import type { Encode } from './untrusted';
 
 const ACTIONS: ReadonlyMap<string, string> = new Map(DEFAULT_RULES.map((rule) => [rule.id, rule.action]));
 
-/** A short label for a certificate or CA ARN: `certificate 1234…` or the CA id. */
-export function resourceLabel(arn: string): string {
-  const id = arn.split('/').pop() ?? arn;
-  if (/:acm:[^:]*:[^:]*:certificate\//.test(arn)) return `certificate ${id}`;
-  if (/:certificate-authority\/[^/]+\/certificate\//.test(arn)) return `certificate ${id}`;
-  return id;
+/** A short label for a certificate or CA ARN: `certificate 1234…` or the CA id, the id encoded for the channel. */
+export function resourceLabel(arn: string, encode: Encode): string {
+  const id = arn.split('/').pop() || arn;
+  if (/^arn:[^:]*:acm:[^:]*:[^:]*:certificate\//.test(arn)) return `certificate ${encode(id)}`;
+  if (/^arn:[^:]*:acm-pca:[^:]*:[^:]*:certificate-authority\/[^/]+\/certificate\//.test(arn)) return `certificate ${encode(id)}`;
+  return encode(id);
 }
 
-/** "alice (IAMUser)": who acted, as a person would name them. */
-export function actorLabel(alert: Alert): string {
-  return `${actorName(alert.actor)} (${alert.actor.type})`;
+/** "alice (IAMUser)": who acted, as a person would name them, each part encoded for the channel. */
+export function actorLabel(alert: Alert, encode: Encode): string {
+  return `${encode(actorName(alert.actor))} (${encode(alert.actor.type)})`;
 }
 
 /**
  * The one sentence an alert leads with, e.g. "alice (IAMUser) exported the private key of
  * certificate 1234 in 123456789012 / us-east-1 — succeeded". A failed call says what was tried.
  */
-export function summarySentence(alert: Alert): string {
-  const target = alert.resources[0] ? ` ${resourceLabel(alert.resources[0])}` : '';
+export function summarySentence(alert: Alert, encode: Encode): string {
+  const target = alert.resources[0] ? ` ${resourceLabel(alert.resources[0], encode)}` : '';
   const resourceCount = alert.storm?.resourceCount ?? alert.resources.length;
   const more = resourceCount > 1 ? ` (+${resourceCount - 1} more)` : '';
-  const where = `in ${alert.accountId} / ${alert.awsRegion}`;
+  const where = `in ${encode(alert.accountId)} / ${encode(alert.awsRegion)}`;
   const times = alert.storm ? `, ${alert.storm.count} times` : '';
   if (alert.outcome === 'failed') {
-    return `${actorLabel(alert)} tried ${alert.eventName}${target ? ` on${target}` : ''}${more} ${where} — failed (${alert.errorCode ?? 'error'})${times}`;
+    return `${actorLabel(alert, encode)} tried ${encode(alert.eventName)}${target ? ` on${target}` : ''}${more} ${where} — failed (${encode(alert.errorCode ?? 'error')})${times}`;
   }
-  const action = ACTIONS.get(alert.ruleId) ?? `called ${alert.eventName} on`;
-  return `${actorLabel(alert)} ${action}${target}${more} ${where} — succeeded${times}`;
+  const action = ACTIONS.get(alert.ruleId) ?? `called ${encode(alert.eventName)} on`;
+  return `${actorLabel(alert, encode)} ${action}${target}${more} ${where} — succeeded${times}`;
 }
 
 /** "12 calls from 09:00:05Z to 09:14:40Z" for a summary alert; undefined for a single one. */
-export function stormLine(alert: Alert): string | undefined {
+export function stormLine(alert: Alert, encode: Encode): string | undefined {
   const storm = alert.storm;
   if (!storm) return undefined;
   const part = storm.part ? ` (part ${storm.part.index} of ${storm.part.of})` : '';
-  return `${storm.count} calls from ${storm.firstEventTime} to ${storm.lastEventTime}, ${storm.resourceCount} resource${storm.resourceCount === 1 ? '' : 's'}${part}`;
+  return `${storm.count} calls from ${encode(storm.firstEventTime)} to ${encode(storm.lastEventTime)}, ${storm.resourceCount} resource${storm.resourceCount === 1 ? '' : 's'}${part}`;
 }
 
 /** Keeps printable ASCII only and collapses white space: safe for a mail subject or a header. */

@@ -4,7 +4,10 @@ import { createGunzip, type Gunzip } from 'node:zlib';
 /** Default cap on decompressed bytes per log file: a decompression bomb fails instead of filling memory or time. */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 2 * 1024 ** 3;
 
-/** Raised when a log file decompresses to more than the configured cap. */
+/**
+ * Raised as soon as a log file has decompressed to the configured cap: reaching it is enough, so
+ * a bomb of exactly the cap fails too. The chunk that reaches it is never handed on.
+ */
 export class DecompressedSizeError extends Error {
   constructor(limit: number) {
     super(`decompressed size exceeds the limit of ${limit} bytes (raise MAX_DECOMPRESSED_BYTES if the file is genuine)`);
@@ -77,7 +80,7 @@ export async function* decodeLogBytes(
   }
   for await (const chunk of decoded) {
     progress.bytes += chunk.length;
-    if (progress.bytes > maxBytes) throw new DecompressedSizeError(maxBytes);
+    if (progress.bytes >= maxBytes) throw new DecompressedSizeError(maxBytes);
     yield chunk;
   }
 }

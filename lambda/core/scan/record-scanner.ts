@@ -5,12 +5,14 @@
  * document shapes, and this file joins them: the ACM and ACM Private CA records of one file.
  */
 import type { CloudTrailRecord, ScanStats } from '../types';
-import { RecordSplitter, type Candidate } from './record-splitter';
-import { extractRecords, isWatchedRecord, LogFormatError, unwrapEnvelope } from './records';
+import { MAX_PARSED_VALUES, mayHoldTooManyValues, RecordSplitter, type Candidate } from './record-splitter';
+import { DocumentSizeError, extractRecords, isWatchedRecord, LogFormatError, RecordSizeError, unwrapEnvelope } from './records';
 
 /**
  * The ACM and ACM Private CA records of one decompressed log file, in file order. Counts every
- * record seen into `stats`. Throws LogFormatError when the bytes are not a CloudTrail log.
+ * record seen into `stats`. Throws LogFormatError when the bytes are not a CloudTrail log, and
+ * its RecordSizeError or DocumentSizeError when a part too large to hold or parse reaches its cap
+ * (see record-splitter.ts), so memory stays bounded whatever the file holds.
  *
  * A CloudTrail file (`{"Records":[...]}`) is split into records as it streams, in memory that
  * does not grow with the file; only records whose bytes could name ACM are parsed, and each is
@@ -38,6 +40,7 @@ export async function* scanWatchedRecords(
   }
   const whole = splitter.end();
   if (!whole) return;
+  if (mayHoldTooManyValues(whole)) throw new DocumentSizeError(MAX_PARSED_VALUES, 'values', 'whole');
   let document: unknown;
   try {
     document = JSON.parse(whole.toString('utf8'));
@@ -64,6 +67,7 @@ function mayNameWatchedSource(bytes: Buffer): boolean {
 }
 
 function parseCandidate({ bytes, offset }: Candidate): unknown {
+  if (mayHoldTooManyValues(bytes)) throw new RecordSizeError(MAX_PARSED_VALUES, 'values', offset);
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch {

@@ -7,8 +7,15 @@
  *
  * Anything that does not start as `{"Records":[` (a bare record, an EventBridge envelope, a
  * document with other keys first) is collected whole and returned by `end()` for a full parse.
+ *
+ * Bytes are held in three places only, each capped so that memory stays bounded whatever the
+ * input: the parts of a record still open at the end of an input (MAX_RECORD_BYTES), a document
+ * collected for a full parse, and what follows the Records array when it is more than `}`
+ * (MAX_DOCUMENT_BYTES). A cap is checked as the bytes arrive, so a file fails as soon as it
+ * reaches one, without the rest being read. Whatever is parsed whole is first held to
+ * MAX_PARSED_VALUES, since what JSON.parse builds can be 30 times the size of its input.
  */
-import { LogFormatError } from './records';
+import { DocumentSizeError, LogFormatError, RecordSizeError } from './records';
 import {
   CANDIDATE_FLAG, createKernel, ERROR, IN, IN_CAPACITY, IN_PADDING, KIND, MODE, STATUS, type Kernel,
 } from './record-splitter-kernel';
@@ -35,6 +42,52 @@ const REASONS: Record<number, string> = {
   [ERROR.unexpected]: 'unexpected character in the Records array',
 };
 
+/**
+ * The most bytes one element of the `Records` array may take; at this size the file fails with
+ * RecordSizeError. CloudTrail's own records are a few KB (CloudTrail truncates any field over its
+ * maximum size and marks it `omitted`), and a bare record or EventBridge envelope pasted by a user
+ * is as small, so 8 MiB is far more than any real file needs, and little beside a 512 MB function:
+ * the record is held, joined and decoded once each, about 30 MB at most. What parsing it costs is
+ * bounded by MAX_PARSED_VALUES. It stays above the kernel's input (IN_CAPACITY, 1 MiB), so a
+ * record that starts and ends in one input, which costs no JavaScript work unless it may be an
+ * ACM one, never reaches it.
+ */
+export const MAX_RECORD_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The most bytes collected for a full parse; at this size the file fails with DocumentSizeError.
+ * What is parsed whole is what users paste (a bare record or an EventBridge envelope, a few KB)
+ * and whatever follows the Records array (`}` in every CloudTrail file), never a CloudTrail file
+ * itself, so the cap is the record cap, for the same reasons.
+ */
+export const MAX_DOCUMENT_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The most JSON values one record or document may hold to be parsed whole. Bytes alone do not
+ * bound what JSON.parse needs: 8 MiB of `[{},{},…]` is 2.8 million objects, about 240 MB, past
+ * the 256 MB a scan must stay under on a 512 MB function (test/scan-limits.test.ts), while 8 MiB
+ * in one string takes 8 MB. At this count the costliest record within both caps (empty objects,
+ * then a string up to 8 MiB) adds about 60 MB in all, held, decoded and parsed. A real record
+ * holds a few hundred values; one of 256 KB packed with empty objects would hold under 90,000.
+ */
+export const MAX_PARSED_VALUES = 250_000;
+
+/**
+ * True when `bytes` may hold MAX_PARSED_VALUES JSON values or more, checked before a full parse.
+ * Counts `{`, `[` and `,` (every value but the first of a container follows a comma), inside
+ * strings too, so it can only over-count. Bytes shorter than the cap cannot reach it and are not
+ * looked at: the few-KB records of a real file never cost this loop.
+ */
+export function mayHoldTooManyValues(bytes: Uint8Array): boolean {
+  if (bytes.length < MAX_PARSED_VALUES) return false;
+  let count = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    if ((byte === 0x2c || byte === 0x7b || byte === 0x5b) && ++count >= MAX_PARSED_VALUES) return true;
+  }
+  return false;
+}
+
 const PREFIX_TOKENS = ['{', '"Records"', ':', '['].map((token) => Buffer.from(token));
 const isWhitespace = (byte: number): boolean => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 
@@ -54,11 +107,13 @@ export class RecordSplitter {
   private offset = 0;
   private token = 0;
   private tokenByte = 0;
-  /** Inputs kept for a full parse: the prefix while it is still being matched, or a whole document. */
+  /** Inputs kept for a full parse: the prefix while it is still being matched, a whole document, or the data after the array. */
   private held: Uint8Array[] = [];
+  private heldBytes = 0;
   /** Parts of the element that is still open at the end of the last input. */
   private carried: Uint8Array[] = [];
   private carriedOffset = 0;
+  private carriedBytes = 0;
   private lastLength = 0;
   private tailClosed = false;
 
@@ -75,7 +130,7 @@ export class RecordSplitter {
       return this.scanArray(chunk, start + matched, out);
     }
     if (this.state === 'array') return this.scanArray(chunk, start, out);
-    if (this.state === 'document' || this.state === 'tail-json') this.held.push(chunk);
+    if (this.state === 'document' || this.state === 'tail-json') this.hold(chunk);
     else this.scanTail(chunk, start);
     return out;
   }
@@ -101,15 +156,19 @@ export class RecordSplitter {
     }
   }
 
-  /** Matches `{"Records":[` (JSON whitespace allowed between tokens); returns where the array's content starts, or -1. */
+  /**
+   * Matches `{"Records":[` (JSON whitespace allowed between tokens); returns where the array's
+   * content starts, or -1. Until it is matched the bytes are held, in case the file turns out to
+   * be another shape, parsed whole.
+   */
   private matchPrefix(chunk: Uint8Array): number {
-    this.held.push(chunk);
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i]!;
       const token = PREFIX_TOKENS[this.token]!;
       if (this.tokenByte === 0 && isWhitespace(byte)) continue;
       if (byte !== token[this.tokenByte]) {
         this.state = 'document';
+        this.hold(chunk);
         return -1;
       }
       this.tokenByte += 1;
@@ -118,11 +177,23 @@ export class RecordSplitter {
         this.tokenByte = 0;
         if (this.token === PREFIX_TOKENS.length) {
           this.held = [];
+          this.heldBytes = 0;
           return i + 1;
         }
       }
     }
+    this.hold(chunk);
     return -1;
+  }
+
+  /** Keeps bytes for a full parse, failing as soon as they reach MAX_DOCUMENT_BYTES. */
+  private hold(bytes: Uint8Array): void {
+    this.heldBytes += bytes.length;
+    if (this.heldBytes >= MAX_DOCUMENT_BYTES) {
+      this.held = [];
+      throw new DocumentSizeError(MAX_DOCUMENT_BYTES, 'bytes', this.state === 'tail-json' ? 'after-records' : 'whole');
+    }
+    this.held.push(bytes);
   }
 
   private startArray(): void {
@@ -146,7 +217,7 @@ export class RecordSplitter {
     for (let from = 0; from < chunk.length; from += IN_CAPACITY) {
       if (this.state === 'array') this.scanSlice(chunk.subarray(from, from + IN_CAPACITY), chunkOffset + from, out);
       else if (this.state === 'tail') this.scanTail(chunk.subarray(from, from + IN_CAPACITY), chunkOffset + from);
-      else this.held.push(chunk.subarray(from, from + IN_CAPACITY));
+      else this.hold(chunk.subarray(from, from + IN_CAPACITY));
     }
     return out;
   }
@@ -168,7 +239,13 @@ export class RecordSplitter {
         const mode = k.get('mode');
         if (mode === MODE.container || mode === MODE.string || mode === MODE.scalar) {
           const openFrom = k.get('openFrom');
-          if (this.carried.length === 0) this.carriedOffset = sliceOffset + openFrom;
+          if (this.carried.length === 0) {
+            this.carriedOffset = sliceOffset + openFrom;
+            this.carriedBytes = 0;
+          }
+          // One check per input, not per byte: the record is at least this long even if it ends at the next byte.
+          this.carriedBytes += length - openFrom;
+          if (this.carriedBytes >= MAX_RECORD_BYTES) this.failRecordTooLarge(this.carriedOffset);
           this.carried.push(slice.subarray(openFrom));
         }
         return;
@@ -194,9 +271,11 @@ export class RecordSplitter {
       const flags = events[e]!;
       const start = events[e + 1]!;
       const kind = flags & 0xff;
+      // A scalar that ended in an earlier input (before whitespace) has its end there: take no bytes from this one.
+      const end = Math.max(events[e + 2]! + 1, 0);
+      // Only a record carried from earlier inputs can reach the cap: one input holds less.
+      if (start < 0 && this.carriedBytes + end >= MAX_RECORD_BYTES) this.failRecordTooLarge(this.carriedOffset);
       if ((flags & CANDIDATE_FLAG) !== 0 || kind === KIND.string || kind === KIND.scalar) {
-        // A scalar that ended in an earlier input (before whitespace) has its end there: take no bytes from this one.
-        const end = Math.max(events[e + 2]! + 1, 0);
         const bytes = start >= 0 ? Buffer.from(slice.buffer, slice.byteOffset + start, end - start) : Buffer.concat([...this.carried, slice.subarray(0, end)]);
         const offset = start >= 0 ? sliceOffset + start : this.carriedOffset;
         if (kind === KIND.object) out.candidates.push({ bytes, offset });
@@ -206,9 +285,18 @@ export class RecordSplitter {
     }
   }
 
-  /** After the array: only `}` and whitespace, as in every CloudTrail file; anything else is checked as JSON. */
+  private failRecordTooLarge(offset: number): never {
+    this.carried = [];
+    this.releaseKernel();
+    throw new RecordSizeError(MAX_RECORD_BYTES, 'bytes', offset);
+  }
+
+  /**
+   * After the array: only `}` and whitespace, as in every CloudTrail file; anything else is
+   * checked as JSON. Whitespace before it is not kept (it changes nothing in that check), so a
+   * file that ends in a flood of whitespace is read through in constant memory.
+   */
   private scanTail(bytes: Uint8Array, offset: number): void {
-    this.held.push(bytes);
     for (let i = 0; i < bytes.length; i++) {
       const byte = bytes[i]!;
       if (isWhitespace(byte)) continue;
@@ -219,11 +307,13 @@ export class RecordSplitter {
       if (this.tailClosed) throw invalidJson('unexpected data after the end of the document', offset + i);
       // More members after "Records": rare enough to check the rest with a full parse at the end.
       this.state = 'tail-json';
+      this.hold(bytes.subarray(i));
       return;
     }
   }
 
   private checkTail(rest: Buffer): void {
+    if (mayHoldTooManyValues(rest)) throw new DocumentSizeError(MAX_PARSED_VALUES, 'values', 'after-records');
     let document: unknown;
     try {
       // The sentinel shows whether a later "Records" member replaced the array already streamed.
@@ -239,6 +329,8 @@ export class RecordSplitter {
 
 /** A string or number in the Records array: not a record, but it must still be valid JSON. */
 function checkValue(bytes: Buffer, offset: number): void {
+  // An array in Records, if it may name ACM, comes here too: as costly to parse as a record.
+  if (mayHoldTooManyValues(bytes)) throw new RecordSizeError(MAX_PARSED_VALUES, 'values', offset);
   try {
     JSON.parse(bytes.toString('utf8'));
   } catch {

@@ -16,6 +16,59 @@ export class NotCloudTrailError extends LogFormatError {
   }
 }
 
+/** What reached its cap: a size in bytes, or a count of JSON values (which is what parsing costs). */
+export type SizeMeasure = 'bytes' | 'values';
+
+/** `8 MiB` for whole mebibytes, `250,000 JSON values` for a count. */
+function limitText(limit: number, measure: SizeMeasure): string {
+  if (measure === 'values') return `${limit.toLocaleString('en-US')} JSON values`;
+  return limit % 1024 ** 2 === 0 ? `${limit / 1024 ** 2} MiB` : `${limit} bytes`;
+}
+
+const NOT_CLOUDTRAIL = 'this file is not a CloudTrail log or is damaged; check what wrote it to the bucket';
+
+/**
+ * One element of the `Records` array reached the most the scanner holds or parses for a record
+ * (MAX_RECORD_BYTES, MAX_PARSED_VALUES): the file fails there, before the rest is read. Says
+ * where the record starts, never what it holds.
+ */
+export class RecordSizeError extends LogFormatError {
+  constructor(
+    readonly limit: number,
+    readonly measure: SizeMeasure,
+    readonly offset: number,
+  ) {
+    super(
+      `a single record reaches the limit of ${limitText(limit, measure)} (the record starting at byte ${offset}); ` +
+        `CloudTrail records are a few KB: ${NOT_CLOUDTRAIL}`,
+    );
+    this.name = 'RecordSizeError';
+  }
+}
+
+/**
+ * A part of the file that is parsed whole reached MAX_DOCUMENT_BYTES or MAX_PARSED_VALUES: a
+ * document that does not start with `{"Records":[` (`whole`), or what follows the `Records`
+ * array (`after-records`). The file fails there, before the rest is read.
+ */
+export class DocumentSizeError extends LogFormatError {
+  constructor(
+    readonly limit: number,
+    readonly measure: SizeMeasure,
+    readonly part: 'whole' | 'after-records',
+  ) {
+    const limitOf = limitText(limit, measure);
+    super(
+      part === 'whole'
+        ? `a document that does not start with {"Records":[ reaches the limit of ${limitOf} for one read whole; ` +
+            `CloudTrail log files start with {"Records":[ and a single record or EventBridge event is a few KB: ${NOT_CLOUDTRAIL}`
+        : `the data after the Records array reaches the limit of ${limitOf}; ` +
+            `CloudTrail log files end with the array's closing ]}: ${NOT_CLOUDTRAIL}`,
+    );
+    this.name = 'DocumentSizeError';
+  }
+}
+
 const ENVELOPE_DETAIL_TYPE = 'AWS API Call via CloudTrail';
 
 function isObject(value: unknown): value is Record<string, unknown> {
