@@ -6,12 +6,14 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DynamoDbDedupeStore } from '../lambda/adapters/dynamodb-dedupe-store';
+import { SnsAlertPublisher } from '../lambda/adapters/sns-publisher';
 import { failureOf, processS3Event } from '../lambda/core/pipeline/process';
 import type { Logger, PublishOutcome } from '../lambda/core/ports';
 import { createRuleEngine } from '../lambda/core/rules/evaluate';
 import { DEFAULT_RULE_CONFIG } from '../lambda/core/rules/rule-config';
 import type { Alert } from '../lambda/core/types';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { putObject, receiveDelivered, startSandbox, type LocalSandbox } from '../lambda/local/sandbox';
 import { startDynamoDb, type LocalDynamoDb } from './dynamodb-local';
 import { chunked, record, RECORDS_DIR, s3RecordIn } from './support';
@@ -105,6 +107,39 @@ describe('the core under faults', () => {
     expect(result.dedupeUnavailable).toBe(true);
     expect(failureOf(result)).toBeUndefined();
     expect(messages).toEqual([expect.stringMatching(/^error dedupe store unavailable: publishing without cross-invocation deduplication/)]);
+  });
+
+  it('a publisher that throws on one object fails that object by name, and the next object is still published', async () => {
+    const sent: Alert[] = [];
+    let calls = 0;
+    const flaky = {
+      publish: async (alerts: readonly Alert[]): Promise<PublishOutcome> => {
+        calls += 1;
+        if (calls === 1) throw new TypeError('text.replace is not a function');
+        sent.push(...alerts);
+        return { published: alerts, failed: [] };
+      },
+    };
+    const bodies = { [`${PREFIX}first.json.gz`]: logWith('first-1'), [`${PREFIX}second.json.gz`]: logWith('second-1') };
+    const result = await processS3Event({ reader: reader(bodies), publisher: flaky, logger }, { Records: Object.keys(bodies).map((key) => s3Record(key)) }, { engine });
+    expect(sent.map((a) => a.eventId)).toEqual(['second-1']);
+    expect(failureOf(result)?.message).toMatch(/1 of 2 log objects failed .*first\.json\.gz: 1 of 1 alerts could not be published \(publishing failed \(TypeError\)\)/);
+    expect(failureOf(result)?.message).not.toContain('replace');
+  });
+
+  it('an alert SNS cannot render is reported failed, and the other alerts of the batch still go out through SNS', async () => {
+    const alerts = (await processS3Event(
+      { reader: reader({ [`${PREFIX}r.json.gz`]: logWith('r-1', 'r-2') }), publisher: recordingPublisher(), logger },
+      { Records: [s3Record(`${PREFIX}r.json.gz`)] },
+      { engine },
+    )).published;
+    const broken = Object.defineProperty({ ...alerts[0]! }, 'actor', { get: () => { throw new RangeError('unrenderable'); }, enumerable: true });
+    // The SDK's standard settings (AWS_ENDPOINT_URL_SNS, AWS_REGION) point it at the emulator.
+    const publisher = new SnsAlertPublisher(new SNSClient({}), sandbox.topicArn);
+    const outcome = await publisher.publish([broken, alerts[1]!]);
+    expect(outcome.published.map((a) => a.eventId)).toEqual(['r-2']);
+    expect(outcome.failed.map((f) => f.reason)).toEqual(['the message could not be rendered (RangeError)']);
+    expect((await receiveDelivered(sandbox)).map((d) => d.alert.eventId)).toEqual(['r-2']);
   });
 
   it('stops starting new objects as the timeout approaches and fails naming the unfinished keys', async () => {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { buildAlert } from '../lambda/core/alerts/alert';
-import { analyzeLogStream } from '../lambda/core/pipeline/analyze';
+import { analyzeLogStream, MAX_ALERT_BYTES_PER_OBJECT, MAX_ALERTS_PER_OBJECT } from '../lambda/core/pipeline/analyze';
 import { createRuleEngine } from '../lambda/core/rules/evaluate';
 import { DEFAULT_RULE_CONFIG } from '../lambda/core/rules/rule-config';
 import { scanWatchedRecords } from '../lambda/core/scan/record-scanner';
@@ -168,6 +168,26 @@ describe('analyzeLogStream with the streaming scanner', () => {
       expect(result.alerts).toEqual(expected);
       expect(result.stats).toEqual({ records: 5, acmRecords: 4 });
     }
+  });
+});
+
+describe('alerts held per log file', () => {
+  const engine = createRuleEngine(DEFAULT_RULE_CONFIG);
+  const file = (count: number, extra: Partial<Parameters<typeof record>[0]> = {}) =>
+    gzipSync(JSON.stringify({ Records: Array.from({ length: count }, (_, i) => record({ eventID: `many-${i}`, eventName: 'ExportCertificate', ...extra })) }));
+
+  it('reads a file of exactly the most alerts it holds, and fails by name on one more, quoting nothing', async () => {
+    expect((await analyzeLogStream(chunked(file(50)), { engine, name: 'full.json.gz', maxAlerts: 50 })).alerts).toHaveLength(50);
+    await expect(analyzeLogStream(chunked(file(51)), { engine, name: 'over.json.gz', maxAlerts: 50 })).rejects.toThrow(
+      /^over\.json\.gz: more than 50 alerts in one log file; a CloudTrail file of five minutes holds far fewer/,
+    );
+  });
+
+  it('counts the size of the alerts too, so forged alerts with every field at its budget stop early', async () => {
+    const forged = file(40, { userAgent: 'agent '.repeat(1000), errorCode: 'AccessDenied', errorMessage: 'denied '.repeat(1000) });
+    await expect(analyzeLogStream(chunked(forged), { engine, name: 'big.json.gz', maxAlertBytes: 64 * 1024 })).rejects.toThrow(/big\.json\.gz: more than 0\.063 MiB of alerts in one log file/);
+    expect(MAX_ALERTS_PER_OBJECT).toBe(20_000);
+    expect(MAX_ALERT_BYTES_PER_OBJECT).toBe(64 * 1024 * 1024);
   });
 });
 

@@ -6,11 +6,32 @@ import { scanWatchedRecords } from '../scan/record-scanner';
 import { LogFormatError } from '../scan/records';
 import type { Alert, ScanStats } from '../types';
 
+/**
+ * Most alerts one log file may raise, by count and by size (their JSON text). Each alert is held
+ * until the file is read (storm control folds them then), so this bounds memory: 20,000 ordinary
+ * alerts take about 25 MB; forged ones with every field at its budget stop at 64 MB of text. A
+ * real CloudTrail file of five minutes holds a few thousand ACM calls at most, even throttled ones.
+ */
+export const MAX_ALERTS_PER_OBJECT = 20_000;
+export const MAX_ALERT_BYTES_PER_OBJECT = 64 * 1024 * 1024;
+
+/** A log file raised more alerts than the limits above allow: it fails there, before the rest is read. */
+export class TooManyAlertsError extends Error {
+  constructor(readonly limit: string) {
+    super(`more than ${limit} in one log file; a CloudTrail file of five minutes holds far fewer: check what wrote it to the bucket`);
+    this.name = 'TooManyAlertsError';
+  }
+}
+
 export interface AnalyzeOptions {
   readonly engine: RuleEngine;
   /** Names the log file in alerts (`logFile`) and errors: `s3://bucket/key` or a local path. */
   readonly name: string;
   readonly maxDecompressedBytes?: number;
+  /** @default MAX_ALERTS_PER_OBJECT */
+  readonly maxAlerts?: number;
+  /** @default MAX_ALERT_BYTES_PER_OBJECT */
+  readonly maxAlertBytes?: number;
 }
 
 export interface AnalyzeResult {
@@ -59,15 +80,23 @@ export async function analyzeLogStream(bytes: AsyncIterable<Uint8Array>, options
   const stats: ScanStats = { records: 0, acmRecords: 0 };
   const alerts: Alert[] = [];
   const unbuilt: string[] = [];
+  const maxAlerts = options.maxAlerts ?? MAX_ALERTS_PER_OBJECT;
+  const maxAlertBytes = options.maxAlertBytes ?? MAX_ALERT_BYTES_PER_OBJECT;
+  let alertBytes = 0;
   const decodedBytes: DecodeProgress = { bytes: 0 };
   try {
     const decoded = decodeLogBytes(bytes, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES, decodedBytes);
     for await (const record of scanWatchedRecords(decoded, stats)) {
       const verdict = options.engine.evaluate(record);
       if (!verdict?.alert) continue;
+      if (alerts.length + unbuilt.length >= maxAlerts) throw new TooManyAlertsError(`${maxAlerts.toLocaleString('en-US')} alerts`);
       try {
-        alerts.push(buildAlert(record, verdict.rule, options.name));
+        const alert = buildAlert(record, verdict.rule, options.name);
+        alertBytes += JSON.stringify(alert).length;
+        if (alertBytes > maxAlertBytes) throw new TooManyAlertsError(`${(maxAlertBytes / 1024 ** 2).toLocaleString('en-US')} MiB of alerts`);
+        alerts.push(alert);
       } catch (err) {
+        if (err instanceof TooManyAlertsError) throw err;
         // buildAlert is written not to throw on any record; should it, one record costs one alert, not the file.
         unbuilt.push((err as Error)?.name ?? 'Error');
       }
