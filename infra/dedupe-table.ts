@@ -7,8 +7,12 @@ import { Construct } from 'constructs';
 export const DEDUPE_PARTITION_KEY = 'pk';
 /** The attribute holding each item's expiry, in epoch seconds, which DynamoDB's TTL deletes by. */
 export const DEDUPE_TTL_ATTRIBUTE = 'expiresAt';
-/** Everything the dedupe store calls: one batched consistent read, one conditional put per alert. */
-export const DEDUPE_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:PutItem'] as const;
+/**
+ * Everything the dedupe store calls: a conditional update claims each alert's event (and marks
+ * it sent), a consistent read tells a sent event from one another invocation holds, a
+ * conditional delete releases a claim whose publish failed.
+ */
+export const DEDUPE_ACTIONS = ['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'] as const;
 
 /**
  * The DynamoDB table that remembers which CloudTrail events were already alerted on, so that a
@@ -21,7 +25,7 @@ export class DedupeTable extends Construct {
     super(scope, id);
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: DEDUPE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
-      // Written only when alerts go out, which is rarely: paying per request costs cents.
+      // Written only when alerts go out (three writes each), which is rarely: paying per request costs cents.
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       // The items are event IDs and expiry times, nothing from the records themselves, so the
       // AWS owned key suffices; a customer managed key would add a monthly fee and a key policy

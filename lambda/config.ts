@@ -2,12 +2,21 @@ import { parseRuleConfigText, type RuleConfig } from './core/rules/rule-config';
 import { DEFAULT_MAX_DECOMPRESSED_BYTES } from './core/scan/decode';
 import { ConfigError } from './errors';
 
+/**
+ * How long a claim in the dedupe table holds before another invocation may take it over: shorter
+ * than Lambda's first retry of an asynchronous invocation (about a minute), so the retry of an
+ * invocation that died holding claims finds them free; longer than publishing takes (the SNS
+ * client gives up on a call after 5 s).
+ */
+export const CLAIM_LEASE_MS = 45_000;
+
 /** Environment variables the Lambda reads; the CDK stack sets them and nothing else does. */
 export const ENV = {
   topicArn: 'ALERT_TOPIC_ARN',
   ruleConfig: 'ACM_SENTINEL_CONFIG',
   maxDecompressedBytes: 'MAX_DECOMPRESSED_BYTES',
   dedupeTable: 'DEDUPE_TABLE_NAME',
+  claimLeaseMs: 'DEDUPE_CLAIM_LEASE_MS',
 } as const;
 
 export interface Config {
@@ -16,6 +25,8 @@ export interface Config {
   readonly maxDecompressedBytes: number;
   /** The DynamoDB table for cross-invocation deduplication; unset turns it off. */
   readonly dedupeTableName?: string;
+  /** How long a claim in the dedupe table holds before another invocation may take it over. */
+  readonly claimLeaseMs: number;
 }
 
 /** Reads and validates the handler's configuration; throws ConfigError naming the variable at fault. */
@@ -37,5 +48,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
   if (dedupeTableName !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(dedupeTableName)) {
     throw new ConfigError(`${ENV.dedupeTable} must be a DynamoDB table name (got "${dedupeTableName}"); the CDK stack sets it`);
   }
-  return Object.freeze({ topicArn, rules, maxDecompressedBytes, ...(dedupeTableName ? { dedupeTableName } : {}) });
+  const claimLeaseMs = wholeNumber(env, ENV.claimLeaseMs, CLAIM_LEASE_MS, 1_000, 600_000, 'milliseconds');
+  return Object.freeze({ topicArn, rules, maxDecompressedBytes, claimLeaseMs, ...(dedupeTableName ? { dedupeTableName } : {}) });
+}
+
+/** An optional whole-number setting within bounds, or its default. */
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number, unit: string): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min || value > max) throw new ConfigError(`${name} must be a whole number of ${unit} from ${min} to ${max} (got "${raw}")`);
+  return value;
 }

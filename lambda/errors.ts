@@ -41,3 +41,11 @@ export class SlackDeliveryError extends Error {
     this.name = 'SlackDeliveryError';
   }
 }
+
+/** Reading a log object reached the invocation's deadline: what was found is published, the retry reads the rest. */
+export class ObjectDeadlineError extends Error {
+  constructor(reserveMs: number, options?: ErrorOptions) {
+    super(`reading stopped ${Math.round(reserveMs / 1000)} s before the invocation's timeout (the object stalled or is too slow to read); the retry reads it again`, options);
+    this.name = 'ObjectDeadlineError';
+  }
+}

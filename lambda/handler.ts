@@ -2,6 +2,7 @@
  * The Lambda entry point: the only module that reads process.env, builds AWS SDK clients and
  * touches the Lambda context. Everything it does is in the core; this file wires the edge.
  */
+import { randomUUID } from 'node:crypto';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -20,8 +21,10 @@ const { powertools, logger } = createPowertoolsLogger(SERVICE);
 const metrics = new Metrics({ namespace: 'AcmSentinel', serviceName: SERVICE });
 // Clients live at module scope so warm invocations reuse their connections; endpoints and
 // region come from the SDK's standard environment settings.
-const s3 = new S3Client({});
-const sns = new SNSClient({});
+// Time bounds: no connection waits past 3 s; an S3 body that sends nothing for 10 s fails (its
+// object is named and retried); an SNS call fails after 5 s, well inside a claim's lease.
+const s3 = new S3Client({ requestHandler: { connectionTimeout: 3_000, socketTimeout: 10_000 } });
+const sns = new SNSClient({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000, throwOnRequestTimeout: true, socketTimeout: 5_000 } });
 
 interface Runtime {
   readonly config: Config;
@@ -42,7 +45,7 @@ function init(): Runtime {
         reader: new S3LogReader(s3),
         publisher: new SnsAlertPublisher(sns, config.topicArn),
         logger,
-        ...(config.dedupeTableName ? { dedupe: new DynamoDbDedupeStore(new DynamoDBClient({}), config.dedupeTableName) } : {}),
+        ...(config.dedupeTableName ? { dedupe: new DynamoDbDedupeStore(new DynamoDBClient({}), config.dedupeTableName, Date.now, config.claimLeaseMs) } : {}),
       },
     });
   }
@@ -76,6 +79,8 @@ function emitMetrics(result: EventResult): void {
   metrics.addMetric('ObjectFailures', MetricUnit.Count, result.objects.filter((object) => object.error).length);
   metrics.addMetric('DuplicatesSuppressed', MetricUnit.Count, sum('duplicates'));
   metrics.addMetric('DedupeUnavailable', MetricUnit.Count, result.dedupeUnavailable ? 1 : 0);
+  metrics.addMetric('ClaimsBusy', MetricUnit.Count, result.claimsBusy);
+  metrics.addMetric('ClaimRaces', MetricUnit.Count, result.claimRaces);
   metrics.publishStoredMetrics();
 }
 
@@ -86,7 +91,7 @@ export const handler = async (event: unknown, context?: Context): Promise<Handle
     engine,
     maxDecompressedBytes: config.maxDecompressedBytes,
     stormThreshold: config.rules.stormThreshold,
-    ...(context ? { remainingTimeMs: () => context.getRemainingTimeInMillis() } : {}),
+    ...(context ? { remainingTimeMs: () => context.getRemainingTimeInMillis(), owner: `${context.awsRequestId}/${randomUUID()}` } : {}),
   });
   emitMetrics(result);
   const summary = summarize(result);

@@ -6,8 +6,8 @@ import type { ObjectRef } from '../core/types';
 export class S3LogReader implements LogReader {
   constructor(private readonly s3: S3Client) {}
 
-  async open(ref: ObjectRef): Promise<AsyncIterable<Uint8Array>> {
-    const response = await this.s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
+  async open(ref: ObjectRef, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
+    const response = await this.s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }), signal ? { abortSignal: signal } : {});
     const body = response.Body as AsyncIterable<Uint8Array> | undefined;
     if (!body || typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] !== 'function') {
       throw new Error('GetObject returned no readable body');

@@ -1,8 +1,11 @@
 import type { Alert, ObjectRef } from './types';
 
-/** Reads the raw bytes of a log object, as a stream. Throws when the object cannot be read. */
+/**
+ * Reads the raw bytes of a log object, as a stream. Throws when the object cannot be read. When
+ * `signal` aborts, the request and its stream stop.
+ */
 export interface LogReader {
-  open(ref: ObjectRef): Promise<AsyncIterable<Uint8Array>>;
+  open(ref: ObjectRef, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>>;
 }
 
 export interface PublishFailure {
@@ -29,13 +32,30 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+/** What claiming a set of keys found, key by key. */
+export interface ClaimOutcome {
+  /** Claimed for this owner: publish them, then mark them sent (or release them on failure). */
+  readonly claimed: readonly string[];
+  /** Already published by an earlier invocation: skip. */
+  readonly sent: readonly string[];
+  /** Claimed by another invocation whose lease is still running: neither publish nor skip; retry later. */
+  readonly busy: readonly string[];
+  /** Claims taken over from an owner whose lease had run out (it may have died after publishing). */
+  readonly takenOver: number;
+}
+
 /**
- * Remembers which alerts were already published, across invocations, so a Lambda retry or a
- * repeated S3 notification re-sends only what failed. Keys are `dedupeKey`s.
+ * Remembers which alerts were published, across invocations, so a Lambda retry, a repeated or
+ * concurrent S3 notification re-sends nothing that went out. The guarantee it serves: at most one
+ * publish per key, except when an owner dies (or its publish times out) between publishing and
+ * marking: its lease runs out and the next attempt publishes again. Keys are `dedupeKey`s.
+ * Every method throws when the store is unreachable.
  */
 export interface DedupeStore {
-  /** The keys among `keys` that were already published. Throws when the store is unreachable. */
-  findSent(keys: readonly string[]): Promise<Set<string>>;
-  /** Records published keys; returns how many another invocation had recorded first. Throws when unreachable. */
-  recordSent(keys: readonly string[]): Promise<{ raced: number }>;
+  /** Claims each key for `owner` with a lease, unless it was sent or another live owner holds it. */
+  claim(keys: readonly string[], owner: string): Promise<ClaimOutcome>;
+  /** Marks keys sent after their alerts were published; returns how many another owner had taken over meanwhile. */
+  markSent(keys: readonly string[], owner: string): Promise<{ raced: number }>;
+  /** Gives up claims whose publish failed, so a retry can claim them at once. */
+  release(keys: readonly string[], owner: string): Promise<void>;
 }

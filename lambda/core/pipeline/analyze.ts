@@ -72,11 +72,20 @@ export function describeReadFailure(name: string, err: unknown): LogObjectReadEr
   return new LogObjectReadError(`${name}: ${reason}${hint ? ` (${hint})` : ''}`, { cause: err });
 }
 
+/** What reading a log file gave when it broke part-way: the alerts found before, and why it stopped. */
+export interface PartialResult extends AnalyzeResult {
+  /** Set when the file could not be read to its end; it names the file and what to do. */
+  readonly error?: LogObjectReadError;
+}
+
 /**
  * Reads one log file (gzip or plain JSON) as a stream and returns the alerts its ACM records
- * raise, with counts. Used by the Lambda handler, the `scan` CLI and the benchmark alike.
+ * raise, with counts. When the file breaks part-way (corrupt or truncated gzip, a cap, a stall,
+ * a deadline), the alerts of the records read before are still returned, with the error: every
+ * one of them comes from a record that parsed whole, so the caller can publish them and fail the
+ * object. Never throws for the file's contents or its stream.
  */
-export async function analyzeLogStream(bytes: AsyncIterable<Uint8Array>, options: AnalyzeOptions): Promise<AnalyzeResult> {
+export async function readLogStream(bytes: AsyncIterable<Uint8Array>, options: AnalyzeOptions): Promise<PartialResult> {
   const stats: ScanStats = { records: 0, acmRecords: 0 };
   const alerts: Alert[] = [];
   const unbuilt: string[] = [];
@@ -103,7 +112,14 @@ export async function analyzeLogStream(bytes: AsyncIterable<Uint8Array>, options
     }
   } catch (err) {
     if (decodedBytes.bytes === 0 && err instanceof LogFormatError) return { stats, alerts, empty: true, unbuilt };
-    throw describeReadFailure(options.name, err);
+    return { stats, alerts, empty: false, unbuilt, error: describeReadFailure(options.name, err) };
   }
   return { stats, alerts, empty: false, unbuilt };
+}
+
+/** readLogStream for callers that treat a broken file as unreadable as a whole: throws its error. */
+export async function analyzeLogStream(bytes: AsyncIterable<Uint8Array>, options: AnalyzeOptions): Promise<AnalyzeResult> {
+  const { error, ...result } = await readLogStream(bytes, options);
+  if (error) throw error;
+  return result;
 }

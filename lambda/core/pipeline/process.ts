@@ -3,7 +3,8 @@
  * alerts (scan, rules, alerts); this file runs every object of an event through it, then
  * deduplicates, folds storms, publishes and records what was sent.
  */
-import { InvocationFailedError, LogObjectReadError } from '../../errors';
+import { randomUUID } from 'node:crypto';
+import { InvocationFailedError, LogObjectReadError, ObjectDeadlineError } from '../../errors';
 import { dedupeKey } from '../alerts/alert';
 import { dedupeKeys, foldStorms } from '../alerts/storm';
 import { toObjectRefs, type SkippedObject } from '../ingest/s3-event';
@@ -11,7 +12,7 @@ import type { AlertPublisher, DedupeStore, Logger, LogReader, PublishOutcome } f
 import { plural } from '../render/summary';
 import type { RuleEngine } from '../rules/evaluate';
 import type { Alert, ObjectRef } from '../types';
-import { analyzeLogStream, describeReadFailure, type AnalyzeResult } from './analyze';
+import { describeReadFailure, readLogStream, type PartialResult } from './analyze';
 
 export interface ProcessPorts {
   readonly reader: LogReader;
@@ -30,6 +31,13 @@ export interface ProcessOptions {
   readonly remainingTimeMs?: () => number;
   /** No new object is started with less time than this left. @default 30000 */
   readonly safetyMarginMs?: number;
+  /**
+   * Reading an object stops this long before the invocation times out, so what it found is still
+   * published and marked before the function is killed. @default 15000
+   */
+  readonly publishReserveMs?: number;
+  /** Who claims alerts in the dedupe store: unique per invocation. @default a random UUID */
+  readonly owner?: string;
 }
 
 /** What happened to one object; logged as the per-object summary. */
@@ -53,42 +61,86 @@ export interface EventResult {
   readonly published: readonly Alert[];
   /** True when the dedupe store could not be reached and alerts were published without it. */
   readonly dedupeUnavailable: boolean;
+  /** Alerts another live invocation was publishing: their objects fail so the retry settles them. */
+  readonly claimsBusy: number;
+  /** Claims taken over from an invocation whose lease ran out, and marks that found their claim taken over. */
+  readonly claimRaces: number;
 }
 
 export const DEFAULT_SAFETY_MARGIN_MS = 30_000;
+export const DEFAULT_PUBLISH_RESERVE_MS = 15_000;
 
 const s3Uri = (ref: ObjectRef): string => `s3://${ref.bucket}/${ref.key}`;
 
 interface InvocationState {
   /** Dedupe keys handled in this invocation. */
   readonly seen: Set<string>;
+  readonly owner: string;
   dedupeUnavailable: boolean;
+  claimsBusy: number;
+  claimRaces: number;
 }
 
-/** Keys among `keys` already published by an earlier invocation; fails open when the store is down. */
-async function findSent(ports: ProcessPorts, state: InvocationState, keys: string[]): Promise<Set<string>> {
-  if (!ports.dedupe || keys.length === 0 || state.dedupeUnavailable) return new Set();
+function storeUnavailable(ports: ProcessPorts, state: InvocationState, message: string, err: unknown): void {
+  // Fail open: a duplicate alert is better than a lost one.
+  state.dedupeUnavailable = true;
+  ports.logger.error(message, { error: (err as Error)?.message });
+}
+
+/**
+ * Claims the keys for this invocation. Fails open when the store is down: every key counts as
+ * claimed and alerts go out without cross-invocation deduplication.
+ */
+async function claim(ports: ProcessPorts, state: InvocationState, keys: string[]): Promise<{ claimed: Set<string>; sent: Set<string>; busy: Set<string> }> {
+  if (!ports.dedupe || keys.length === 0 || state.dedupeUnavailable) return { claimed: new Set(keys), sent: new Set(), busy: new Set() };
   try {
-    return await ports.dedupe.findSent(keys);
+    const outcome = await ports.dedupe.claim(keys, state.owner);
+    state.claimsBusy += outcome.busy.length;
+    state.claimRaces += outcome.takenOver;
+    if (outcome.takenOver) ports.logger.warn('took over claims whose lease had run out: an earlier invocation may have published them', { takenOver: outcome.takenOver });
+    return { claimed: new Set(outcome.claimed), sent: new Set(outcome.sent), busy: new Set(outcome.busy) };
   } catch (err) {
-    // Fail open: a duplicate alert is better than a lost one.
-    state.dedupeUnavailable = true;
-    ports.logger.error('dedupe store unavailable: publishing without cross-invocation deduplication, a retry may repeat alerts', {
-      error: (err as Error).message,
-    });
-    return new Set();
+    storeUnavailable(ports, state, 'dedupe store unavailable: publishing without cross-invocation deduplication, a retry may repeat alerts', err);
+    return { claimed: new Set(keys), sent: new Set(), busy: new Set() };
   }
 }
 
-async function recordSent(ports: ProcessPorts, state: InvocationState, published: readonly Alert[]): Promise<void> {
-  if (!ports.dedupe || published.length === 0 || state.dedupeUnavailable) return;
+/** Marks what was published as sent and releases what failed; fails open like `claim`. */
+async function settle(ports: ProcessPorts, state: InvocationState, outcome: PublishOutcome): Promise<void> {
+  if (!ports.dedupe || state.dedupeUnavailable) return;
   try {
-    const { raced } = await ports.dedupe.recordSent(published.flatMap(dedupeKeys));
-    if (raced) ports.logger.warn('another invocation published the same events at the same time', { raced });
+    const sent = outcome.published.flatMap(dedupeKeys);
+    if (sent.length) {
+      const { raced } = await ports.dedupe.markSent(sent, state.owner);
+      state.claimRaces += raced;
+      if (raced) ports.logger.warn('another invocation took over claims of alerts this one published', { raced });
+    }
+    const failed = outcome.failed.flatMap((failure) => dedupeKeys(failure.alert));
+    if (failed.length) await ports.dedupe.release(failed, state.owner);
   } catch (err) {
-    // The alerts went out; only the memory of them is missing, so this fails open too.
-    state.dedupeUnavailable = true;
-    ports.logger.error('dedupe store unavailable: published alerts were not recorded, a retry may repeat them', { error: (err as Error).message });
+    // The alerts went out; only the memory of them is missing (pending claims expire with their lease).
+    storeUnavailable(ports, state, 'dedupe store unavailable: published alerts were not recorded, a retry may repeat them', err);
+  }
+}
+
+/** The bytes of `source`, until `signal` aborts: then reading stops at once, even on a stalled stream. */
+async function* untilAborted(source: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
+  const aborted = new Promise<never>((_, reject) => {
+    const stop = () => reject(signal.reason as Error);
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
+  aborted.catch(() => {});
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    // Lets the source go (an S3 body's connection is closed); a pending read may still reject.
+    void Promise.resolve(iterator.return?.()).catch(() => {});
   }
 }
 
@@ -107,10 +159,12 @@ async function publishAll(ports: ProcessPorts, messages: readonly Alert[]): Prom
 }
 
 /**
- * Scans one log object and publishes its alerts, skipping those already published in this
- * invocation or (with a dedupe store) an earlier one, and recording what was published only
- * after it was. Never throws: a read or publish failure is returned in `error` so the other
- * objects still go through.
+ * Scans one log object and publishes its alerts: those not handled earlier in this invocation
+ * are claimed in the dedupe store, the claimed ones published (bursts folded), then marked sent,
+ * and the failed ones released. When the object breaks part-way (or reading reaches the
+ * deadline), what was found before is published the same way and the object then fails with its
+ * reason. Alerts another live invocation holds make the object fail, so the retry settles them.
+ * Never throws: failures are returned in `error` so the other objects still go through.
  */
 async function processLogObject(
   ports: ProcessPorts,
@@ -120,16 +174,27 @@ async function processLogObject(
 ): Promise<{ result: ObjectResult; published: readonly Alert[] }> {
   const name = s3Uri(ref);
   const empty = { bucket: ref.bucket, key: ref.key, records: 0, acmRecords: 0, alerts: 0, published: 0, duplicates: 0 };
-  let analysis: AnalyzeResult;
+  const deadline = new AbortController();
+  const timeLeft = options.remainingTimeMs?.();
+  const timer =
+    timeLeft === undefined
+      ? undefined
+      : setTimeout(
+          () => deadline.abort(new ObjectDeadlineError(options.publishReserveMs ?? DEFAULT_PUBLISH_RESERVE_MS)),
+          Math.max(0, timeLeft - (options.publishReserveMs ?? DEFAULT_PUBLISH_RESERVE_MS)),
+        );
+  let analysis: PartialResult;
   try {
-    const bytes = await ports.reader.open(ref);
-    analysis = await analyzeLogStream(bytes, { engine: options.engine, name, maxDecompressedBytes: options.maxDecompressedBytes });
+    const bytes = await ports.reader.open(ref, deadline.signal);
+    analysis = await readLogStream(untilAborted(bytes, deadline.signal), { engine: options.engine, name, maxDecompressedBytes: options.maxDecompressedBytes });
   } catch (err) {
-    // analyzeLogStream already names the object; a reader failure (GetObject) is named here.
+    // A reader failure (GetObject) is named here.
     const error = (err instanceof LogObjectReadError ? err : describeReadFailure(name, err)).message;
     const result = { ...empty, error };
     ports.logger.error('log object failed', { ...result });
     return { result, published: [] };
+  } finally {
+    clearTimeout(timer);
   }
   if (analysis.empty) {
     ports.logger.info('skipped object', { bucket: ref.bucket, key: ref.key, reason: 'empty-object' });
@@ -137,26 +202,29 @@ async function processLogObject(
   }
 
   const fresh = analysis.alerts.filter((alert) => !state.seen.has(dedupeKey(alert)));
-  const sentBefore = await findSent(ports, state, fresh.map(dedupeKey));
-  const unsent = fresh.filter((alert) => !sentBefore.has(dedupeKey(alert)));
-  unsent.forEach((alert) => state.seen.add(dedupeKey(alert)));
-  const messages = foldStorms(unsent, options.stormThreshold);
+  const claims = await claim(ports, state, fresh.map(dedupeKey));
+  const mine = fresh.filter((alert) => claims.claimed.has(dedupeKey(alert)));
+  mine.forEach((alert) => state.seen.add(dedupeKey(alert)));
+  const busy = fresh.filter((alert) => claims.busy.has(dedupeKey(alert))).length;
+  const messages = foldStorms(mine, options.stormThreshold);
   const outcome = await publishAll(ports, messages);
   // A failed alert leaves the set, so a later object of this invocation carrying the same event may send it.
   outcome.failed.forEach((failure) => dedupeKeys(failure.alert).forEach((key) => state.seen.delete(key)));
-  await recordSent(ports, state, outcome.published);
+  await settle(ports, state, outcome);
 
   const reasons = [...new Set(outcome.failed.map((failure) => failure.reason))].join('; ');
   const errors = [
+    ...(analysis.error ? [analysis.error.message.slice(name.length + 2)] : []),
     ...(outcome.failed.length ? [`${outcome.failed.length} of ${messages.length} alerts could not be published (${reasons})`] : []),
     ...(analysis.unbuilt.length ? [`${analysis.unbuilt.length} alerts could not be built (${[...new Set(analysis.unbuilt)].join(', ')})`] : []),
+    ...(busy ? [`${plural(busy, 'alert')} being published by another invocation at the same time; the retry sends whatever it did not`] : []),
   ];
   const result: ObjectResult = {
     ...empty,
     ...analysis.stats,
     alerts: analysis.alerts.length,
     published: outcome.published.length,
-    duplicates: analysis.alerts.length - unsent.length,
+    duplicates: analysis.alerts.length - mine.length - busy,
     ...(errors.length ? { error: `${name}: ${errors.join('; ')}` } : {}),
   };
   if (result.error) ports.logger.error('log object failed', { ...result });
@@ -172,10 +240,10 @@ async function processLogObject(
  */
 export async function processS3Event(ports: ProcessPorts, event: unknown, options: ProcessOptions): Promise<EventResult> {
   const { refs, skipped, testEvent } = toObjectRefs(event);
-  const state: InvocationState = { seen: new Set(), dedupeUnavailable: false };
+  const state: InvocationState = { seen: new Set(), owner: options.owner ?? randomUUID(), dedupeUnavailable: false, claimsBusy: 0, claimRaces: 0 };
   if (testEvent) {
     ports.logger.info('ignored s3 test event');
-    return { objects: [], skipped: [], published: [], dedupeUnavailable: false };
+    return { objects: [], skipped: [], published: [], dedupeUnavailable: false, claimsBusy: 0, claimRaces: 0 };
   }
   for (const skip of skipped) ports.logger.debug('skipped object', { ...skip });
 
@@ -193,7 +261,7 @@ export async function processS3Event(ports: ProcessPorts, event: unknown, option
     objects.push(outcome.result);
     published.push(...outcome.published);
   }
-  return { objects, skipped, published, dedupeUnavailable: state.dedupeUnavailable };
+  return { objects, skipped, published, dedupeUnavailable: state.dedupeUnavailable, claimsBusy: state.claimsBusy, claimRaces: state.claimRaces };
 }
 
 /**

@@ -148,8 +148,8 @@ export async function* chunksAhead(stream: Readable, aheadBytes: number): AsyncG
  * gunzip is destroyed (the reader stopped early, or the data is corrupt) the source is closed.
  */
 async function feed(source: AsyncIterable<Uint8Array>, gunzip: Gunzip): Promise<void> {
+  let previous: Promise<void> | undefined;
   try {
-    let previous: Promise<void> | undefined;
     for await (const piece of batched(source)) {
       if (gunzip.destroyed) return;
       const taken = writeTaken(gunzip, piece);
@@ -158,6 +158,10 @@ async function feed(source: AsyncIterable<Uint8Array>, gunzip: Gunzip): Promise<
     }
     if (!gunzip.destroyed) gunzip.end();
   } catch (err) {
+    // What arrived before the failure is inflated and handed on first, so the records it holds
+    // still count (their alerts are published before the object fails).
+    await previous;
+    if (!gunzip.destroyed) await new Promise<void>((resolve) => gunzip.flush(() => resolve()));
     gunzip.destroy(err as Error);
   }
 }
@@ -179,14 +183,20 @@ function writeTaken(stream: Gunzip, piece: Uint8Array): Promise<void> {
 async function* batched(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   let parts: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of source) {
-    parts.push(chunk);
-    size += chunk.length;
-    if (size >= INPUT_BATCH_BYTES) {
-      yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
-      parts = [];
-      size = 0;
+  try {
+    for await (const chunk of source) {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size >= INPUT_BATCH_BYTES) {
+        yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+        parts = [];
+        size = 0;
+      }
     }
+  } catch (err) {
+    // The source broke: what it gave before still goes to gunzip, then the failure.
+    if (size > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+    throw err;
   }
   if (size > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
 }
