@@ -19,7 +19,7 @@ const LOOKS_READ_ONLY = /^(Get|Describe|List|Head)[A-Z]/;
 
 /**
  * acm-sentinel: CloudTrail log files → function → alert topic → email and Slack, with alarms on
- * the function's failures sent to the same topic.
+ * the function's failures, and on its silence, sent to the same topic.
  */
 export class AcmSentinelStack extends Stack {
   readonly trailSource: TrailSource;
@@ -54,6 +54,7 @@ export class AcmSentinelStack extends Stack {
       alertTopic: this.alertTopic,
       alarmNamePrefix,
       dedupe: settings.dedupe,
+      heartbeatHours: settings.heartbeatHours,
     });
 
     if (settings.slackWebhook) {

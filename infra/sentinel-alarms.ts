@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import type { AlertTopic } from './alert-topic';
+import { DEFAULT_HEARTBEAT_HOURS, heartbeatAlarm } from './heartbeat-alarm';
 import { SENTINEL_METRICS_NAMESPACE, SENTINEL_SERVICE_NAME, type SentinelFunction } from './sentinel-function';
 
 /** How long each alarm's metric is summed over; one bad period is enough to tell someone. */
@@ -14,6 +15,12 @@ export interface SentinelAlarmsProps {
   readonly alarmNamePrefix: string;
   /** Whether the function deduplicates through its table, so that losing the table deserves an alarm. @default false */
   readonly dedupe?: boolean;
+  /**
+   * Hours without any invocation of the function after which the heartbeat alarm fires: a whole
+   * number from 1 to `MAX_HEARTBEAT_HOURS`, or 0 for no heartbeat alarm.
+   * @default DEFAULT_HEARTBEAT_HOURS (3)
+   */
+  readonly heartbeatHours?: number;
 }
 
 /**
@@ -42,11 +49,13 @@ export function alarmOnAny(
 /**
  * Tells the people who receive alerts when alerts may be missing: the function failed, was
  * throttled, could not read a log file, or left events in its failure queue, or Lambda could not
- * even deliver to that queue; and when they may be repeated, because the dedupe table was out of
- * reach.
+ * even deliver to that queue, or it has not been invoked at all for `heartbeatHours`; and when
+ * they may be repeated, because the dedupe table was out of reach.
  */
 export class SentinelAlarms extends Construct {
   readonly alarms: readonly cloudwatch.Alarm[];
+  /** The alarm on the function not being invoked, unless `heartbeatHours` is 0. */
+  readonly heartbeat?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: SentinelAlarmsProps) {
     super(scope, id);
@@ -64,6 +73,16 @@ export class SentinelAlarms extends Construct {
         period,
         statistic: cloudwatch.Stats.SUM,
       });
+
+    const heartbeatHours = props.heartbeatHours ?? DEFAULT_HEARTBEAT_HOURS;
+    if (heartbeatHours !== 0) {
+      this.heartbeat = heartbeatAlarm(this, 'Heartbeat', {
+        alarmName: `${props.alarmNamePrefix}no-invocations`,
+        fn,
+        hours: heartbeatHours,
+        alertTopic: props.alertTopic,
+      });
+    }
 
     this.alarms = [
       atLeastOnce(
@@ -106,6 +125,7 @@ export class SentinelAlarms extends Construct {
             ),
           ]
         : []),
+      ...(this.heartbeat ? [this.heartbeat] : []),
     ];
   }
 }

@@ -27,6 +27,12 @@ export const SENTINEL_MEMORY_MB = 512;
 /** Timeout of one invocation, which may carry several large log files; the handler stops starting new ones 30 s before it. */
 export const SENTINEL_TIMEOUT = Duration.minutes(5);
 
+/**
+ * How long the failure queue keeps an event before SQS deletes it: SQS's maximum. The dedupe
+ * store must remember what was sent for longer, or a redrive late in this window repeats alerts.
+ */
+export const FAILURE_QUEUE_RETENTION = Duration.days(14);
+
 /** The Lambda handler, bundled by esbuild from the TypeScript source. */
 export const SENTINEL_ENTRY = path.join(REPO_ROOT, 'lambda', 'handler.ts');
 
@@ -63,11 +69,11 @@ export class SentinelFunction extends Construct {
     this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: FAILURE_QUEUE_RETENTION,
     });
     Validations.of(this.failureQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the last stop for failed events: nothing consumes it automatically, its messages are kept 14 days, and a non-empty queue raises an alarm to a human.',
+      reason: `This queue is itself the last stop for failed events: nothing consumes it automatically, its messages are kept ${FAILURE_QUEUE_RETENTION.toDays()} days, and a non-empty queue raises an alarm to a human.`,
     });
 
     const environment: Record<string, string> = {

@@ -1,6 +1,7 @@
 import { parseRuleConfig, type RuleConfig } from '../lambda/core/rules/rule-config';
 import { SEVERITIES, type Severity } from '../lambda/core/types';
 import { ConfigError } from '../lambda/errors';
+import { DEFAULT_HEARTBEAT_HOURS, MAX_HEARTBEAT_HOURS } from './heartbeat-alarm';
 
 /** The context keys the app reads (`cdk.json` "context" or `-c key=value`); nothing else configures it. */
 export const CONTEXT_KEYS = [
@@ -16,6 +17,7 @@ export const CONTEXT_KEYS = [
   'slackMinSeverity',
   'dedupe',
   'maxDecompressedBytes',
+  'heartbeatHours',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -59,6 +61,8 @@ export interface SentinelSettings {
   readonly dedupe: boolean;
   /** Upper bound on one decompressed log file, in bytes; unset keeps the function's default. */
   readonly maxDecompressedBytes?: number;
+  /** Hours without any invocation of the function before the heartbeat alarm fires; 0 means no heartbeat alarm. */
+  readonly heartbeatHours: number;
 }
 
 type Lookup = (key: string) => unknown;
@@ -274,6 +278,21 @@ function readMaxDecompressedBytes(lookup: Lookup): number | undefined {
   return bytes;
 }
 
+function readHeartbeatHours(lookup: Lookup): number {
+  const value = lookup('heartbeatHours');
+  if (value === undefined || value === null || value === '') return DEFAULT_HEARTBEAT_HOURS;
+  const fix = `Give the hours without any invocation after which the heartbeat alarm fires, a whole number from 1 to ${MAX_HEARTBEAT_HOURS}, e.g. -c heartbeatHours=24 for a quiet account, or 0 to turn the alarm off; unset, it is ${DEFAULT_HEARTBEAT_HOURS}.`;
+  // Digits only as text, as for maxDecompressedBytes: "1.5", "3h" or "-1" are refused, not rounded.
+  const hours = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(hours) || hours < 0) {
+    fail('heartbeatHours', `${JSON.stringify(value)} is not a whole number of hours`, fix);
+  }
+  if (hours > MAX_HEARTBEAT_HOURS) {
+    fail('heartbeatHours', `${hours} hours is longer than a CloudWatch alarm can look back (${MAX_HEARTBEAT_HOURS} hours, 7 days)`, fix);
+  }
+  return hours;
+}
+
 function readRuleConfig(lookup: Lookup): RuleConfig {
   const source = 'context "ruleConfig"';
   let value = lookup('ruleConfig');
@@ -290,7 +309,7 @@ function readRuleConfig(lookup: Lookup): RuleConfig {
 
 // Only plain names are checked for typos: CDK's own keys contain ':', '@' or '/'. A key that
 // starts like one of ours, or is a letter or two away from one, is taken for a misspelling.
-const OUR_WORDS = /^(trail|alert|slack|rule|email|dedup|maxDecompress)/i;
+const OUR_WORDS = /^(trail|alert|slack|rule|email|dedup|maxDecompress|heartbeat)/i;
 
 function rejectMisspelledKeys(allKeys: readonly string[]): void {
   const known = CONTEXT_KEYS as readonly string[];
@@ -346,5 +365,6 @@ export function readSettings(context: Readonly<Record<string, unknown>>): Sentin
     ruleConfig: readRuleConfig(lookup),
     dedupe: readDedupe(lookup),
     ...(maxDecompressedBytes !== undefined ? { maxDecompressedBytes } : {}),
+    heartbeatHours: readHeartbeatHours(lookup),
   };
 }

@@ -15,24 +15,6 @@ interface Pending {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Groups entries into PublishBatch calls: at most 10 entries and 256 KiB in all per call. */
-function batches(pending: readonly Pending[]): Pending[][] {
-  const result: Pending[][] = [];
-  let current: Pending[] = [];
-  let bytes = 0;
-  for (const item of pending) {
-    if (current.length === MAX_BATCH_ENTRIES || (current.length > 0 && bytes + item.size > SNS_MAX_MESSAGE_BYTES)) {
-      result.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(item);
-    bytes += item.size;
-  }
-  if (current.length) result.push(current);
-  return result;
-}
-
 function describeError(err: unknown): string {
   const error = err as { name?: string; message?: string };
   return `${error?.name ?? 'Error'}: ${error?.message ?? String(err)}`;
@@ -47,23 +29,35 @@ export class SnsAlertPublisher implements AlertPublisher {
   ) {}
 
   async publish(alerts: readonly Alert[]): Promise<PublishOutcome> {
-    const pending: Pending[] = [];
     const published: Alert[] = [];
     const failed: PublishFailure[] = [];
-    alerts.forEach((alert, i) => {
-      try {
-        const message = buildSnsMessage(alert);
-        pending.push({ alert, entry: { Id: `alert-${i}`, ...message }, size: snsMessageSize(message) });
-      } catch (err) {
-        // One alert that cannot be rendered must not keep the others from going out.
-        failed.push({ alert, reason: `the message could not be rendered (${(err as Error)?.name ?? 'Error'})` });
-      }
-    });
-    for (const batch of batches(pending)) {
+    // Messages are rendered a batch at a time (at most 10 entries and 256 KB), so memory holds one
+    // batch however many alerts an object raised.
+    let batch: Pending[] = [];
+    let bytes = 0;
+    const send = async () => {
+      if (!batch.length) return;
       const outcome = await this.sendBatch(batch);
       published.push(...outcome.published);
       failed.push(...outcome.failed);
+      batch = [];
+      bytes = 0;
+    };
+    for (const [i, alert] of alerts.entries()) {
+      let item: Pending;
+      try {
+        const message = buildSnsMessage(alert);
+        item = { alert, entry: { Id: `alert-${i}`, ...message }, size: snsMessageSize(message) };
+      } catch (err) {
+        // One alert that cannot be rendered must not keep the others from going out.
+        failed.push({ alert, reason: `the message could not be rendered (${(err as Error)?.name ?? 'Error'})` });
+        continue;
+      }
+      if (batch.length === MAX_BATCH_ENTRIES || (batch.length > 0 && bytes + item.size > SNS_MAX_MESSAGE_BYTES)) await send();
+      batch.push(item);
+      bytes += item.size;
     }
+    await send();
     return { published, failed };
   }
 

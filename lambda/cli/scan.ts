@@ -3,8 +3,8 @@ import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { dedupeKey } from '../core/alerts/alert';
 import { skipReasonForKey } from '../core/ingest/s3-event';
-import { analyzeLogStream } from '../core/pipeline/analyze';
-import { inertJson } from '../core/render/untrusted';
+import { readLogStream, type PartialResult } from '../core/pipeline/analyze';
+import { inertJson, plain } from '../core/render/untrusted';
 import { createRuleEngine } from '../core/rules/evaluate';
 import { DocumentSizeError, NotCloudTrailError } from '../core/scan/records';
 import type { Alert } from '../core/types';
@@ -59,39 +59,45 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
 
   for (const target of options.paths) {
     try {
-      for await (const { file, named } of filesUnder(target, true)) {
-        const skip = skipReasonForKey(file.split(path.sep).join('/'));
+      for await (const { file: path_, named } of filesUnder(target, true)) {
+        // File names come from the folder (a synced bucket's keys): shown as one inert line.
+        const file = plain(path_);
+        const skip = skipReasonForKey(path_.split(path.sep).join('/'));
         if (skip === 'digest-file' || skip === 'insights-file') {
           skipped += 1;
           if (named) io.err(`skipped ${file}: a CloudTrail ${skip === 'digest-file' ? 'digest' : 'Insights'} file, not a log file`);
           continue;
         }
+        let result: PartialResult;
         try {
-          const result = await analyzeLogStream(createReadStream(file, { highWaterMark: 256 * 1024 }), { engine, name: file });
-          files += 1;
-          records += result.stats.records;
-          acmRecords += result.stats.acmRecords;
-          for (const alert of result.alerts) {
-            if (seen.has(dedupeKey(alert))) continue;
-            seen.add(dedupeKey(alert));
-            alerts.push(alert);
-            io.out(format === 'json' ? inertJson(alert) : alertLine(alert));
-          }
-          if (result.unbuilt.length) fail(`${file}: ${plural(result.unbuilt.length, 'alert')} could not be built (${[...new Set(result.unbuilt)].join(', ')})`);
+          result = await readLogStream(createReadStream(path_, { highWaterMark: 256 * 1024 }), { engine, name: file });
         } catch (err) {
-          // Inside a folder, JSON that is not CloudTrail at all (an S3 event, a rendering, a large
-          // unrelated document) is passed over.
-          const cause = (err as Error).cause;
-          if (!named && (cause instanceof NotCloudTrailError || (cause instanceof DocumentSizeError && cause.part === 'whole'))) {
-            skipped += 1;
-            continue;
-          }
-          fail((err as Error).message);
+          fail(`${file}: ${(err as Error).message}`);
+          continue;
         }
+        // Inside a folder, JSON that is not CloudTrail at all (an S3 event, a rendering, a large
+        // unrelated document) is passed over.
+        const cause = result.error?.cause;
+        if (!named && result.alerts.length === 0 && (cause instanceof NotCloudTrailError || (cause instanceof DocumentSizeError && cause.part === 'whole'))) {
+          skipped += 1;
+          continue;
+        }
+        if (!result.error) files += 1;
+        records += result.stats.records;
+        acmRecords += result.stats.acmRecords;
+        // A file that breaks part-way still shows what it held before the break.
+        for (const alert of result.alerts) {
+          if (seen.has(dedupeKey(alert))) continue;
+          seen.add(dedupeKey(alert));
+          alerts.push(alert);
+          io.out(format === 'json' ? inertJson(alert) : alertLine(alert));
+        }
+        if (result.error) fail(result.error.message);
+        if (result.unbuilt.length) fail(`${file}: ${plural(result.unbuilt.length, 'alert')} could not be built (${[...new Set(result.unbuilt)].join(', ')})`);
       }
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      fail(`${target}: ${code === 'ENOENT' ? 'no such file or folder' : ((err as Error).message ?? String(err))}`);
+      fail(`${plain(target)}: ${code === 'ENOENT' ? 'no such file or folder' : ((err as Error).message ?? String(err))}`);
     }
   }
 

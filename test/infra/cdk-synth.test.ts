@@ -19,6 +19,7 @@ const EVERY_OPTION = {
   ruleConfig: '{"minSeverity":"medium"}',
   dedupe: 'true',
   maxDecompressedBytes: '1073741824',
+  heartbeatHours: '24',
 };
 
 type TemplateJson = { Resources: Record<string, { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, unknown> }> };

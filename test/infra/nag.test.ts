@@ -17,10 +17,13 @@ const CONFIGURATIONS: Array<[string, Record<string, unknown>]> = [
       slackMinSeverity: 'medium',
       ruleConfig: { minSeverity: 'medium' },
       maxDecompressedBytes: 1073741824,
+      heartbeatHours: 24,
     },
   ],
   ['a new trail with emails and Slack', { alertEmails: 'secops@example.com', slackWorkspaceId: 'T07EXAMPLE', slackChannelId: 'C07EXAMPLE1' }],
   ['deduplication off', { dedupe: 'false' }],
+  ['the heartbeat alarm off', { heartbeatHours: '0' }],
+  ['the longest heartbeat', { heartbeatHours: '168' }],
   ['emails filtered by severity, which adds the alarm topic', { alertEmails: 'secops@example.com', emailMinSeverity: 'critical' }],
   ['the Slack webhook alone, named by its complete ARN', { slackWebhookSecretName: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:acm-sentinel/slack-webhook-AbC123' }],
 ];

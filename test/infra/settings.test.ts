@@ -20,11 +20,12 @@ describe('settings from context', () => {
     expect(settings.ruleConfig.minSeverity).toBe('low');
   });
 
-  it('default to deduplication on, every severity to every channel, and the function\'s own decompression limit', () => {
+  it('default to deduplication on, every severity to every channel, the function\'s own decompression limit, and a 3-hour heartbeat', () => {
     const settings = read({});
     expect(settings.dedupe).toBe(true);
     expect(settings.emailMinSeverity).toBe('low');
     expect(settings.maxDecompressedBytes).toBeUndefined();
+    expect(settings.heartbeatHours).toBe(3);
   });
 
   it('read every option as `-c key=value` strings give them', () => {
@@ -41,6 +42,7 @@ describe('settings from context', () => {
       slackMinSeverity: 'critical',
       dedupe: 'false',
       maxDecompressedBytes: '1073741824',
+      heartbeatHours: '24',
     });
     expect(settings).toEqual({
       trail: { kind: 'existing', bucketName: 'org-trail-logs', keyPrefix: 'org/', kmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/mrk-1234567890abcdef1234567890abcdef' },
@@ -51,16 +53,17 @@ describe('settings from context', () => {
       ruleConfig: expect.objectContaining({ minSeverity: 'high' }),
       dedupe: false,
       maxDecompressedBytes: 1073741824,
+      heartbeatHours: 24,
     });
   });
 
   it('read the values cdk.json gives as JSON: booleans and numbers', () => {
-    expect(read({ dedupe: false, maxDecompressedBytes: 536870912 })).toMatchObject({ dedupe: false, maxDecompressedBytes: 536870912 });
+    expect(read({ dedupe: false, maxDecompressedBytes: 536870912, heartbeatHours: 12 })).toMatchObject({ dedupe: false, maxDecompressedBytes: 536870912, heartbeatHours: 12 });
     expect(read({ dedupe: true }).dedupe).toBe(true);
   });
 
   it('treat an empty value as unset, so one command can blank a value kept in cdk.json', () => {
-    const blanks = ['trailBucketName', 'alertEmails', 'slackWorkspaceId', 'slackChannelId', 'slackWebhookSecretName', 'ruleConfig', 'emailMinSeverity', 'slackMinSeverity', 'dedupe', 'maxDecompressedBytes'];
+    const blanks = ['trailBucketName', 'alertEmails', 'slackWorkspaceId', 'slackChannelId', 'slackWebhookSecretName', 'ruleConfig', 'emailMinSeverity', 'slackMinSeverity', 'dedupe', 'maxDecompressedBytes', 'heartbeatHours'];
     expect(read(Object.fromEntries(blanks.map((key) => [key, ''])))).toEqual(read({}));
   });
 });
@@ -173,6 +176,20 @@ describe('maxDecompressedBytes', () => {
   });
 });
 
+describe('heartbeatHours', () => {
+  it.each([['0', 0], ['1', 1], [' 24 ', 24], ['168', 168], [0, 0], [168, 168]])('accepts %j: whole hours from 1 to 168, or 0 for no heartbeat alarm', (value, hours) => {
+    expect(read({ heartbeatHours: value }).heartbeatHours).toBe(hours);
+  });
+
+  it.each([['-1'], ['1.5'], ['abc'], ['3h'], ['1e2'], [-1], [1.5], [Number.NaN], [true]])('rejects %j as not a whole number of hours, saying how to set it and how to turn it off', (value) => {
+    rejects({ heartbeatHours: value }, /context "heartbeatHours": .* is not a whole number of hours\. Give the hours without any invocation .* a whole number from 1 to 168, e\.g\. -c heartbeatHours=24 .*or 0 to turn the alarm off/);
+  });
+
+  it.each([['169'], [169], ['1000']])('rejects %j as longer than a CloudWatch alarm can look back, naming the range', (value) => {
+    rejects({ heartbeatHours: value }, /context "heartbeatHours": \d+ hours is longer than a CloudWatch alarm can look back \(168 hours, 7 days\)\. .*from 1 to 168/);
+  });
+});
+
 describe('emailMinSeverity', () => {
   it.each([['low'], ['medium'], ['high'], ['critical'], ['High']])('accepts %s', (value) => {
     expect(read({ alertEmails: 'a@example.com', emailMinSeverity: value }).emailMinSeverity).toBe(value.toLowerCase());
@@ -224,7 +241,7 @@ describe('slackWebhookSecretName and slackMinSeverity', () => {
 });
 
 describe('misspelled keys', () => {
-  it.each([['trailBucket'], ['TrailBucketName'], ['alertEmail'], ['slackChanelId'], ['dedup'], ['emailMinSeverty'], ['slackWebhookSecret'], ['maxDecompressedByte']])('stops %s from being silently ignored', (key) => {
+  it.each([['trailBucket'], ['TrailBucketName'], ['alertEmail'], ['slackChanelId'], ['dedup'], ['emailMinSeverty'], ['slackWebhookSecret'], ['maxDecompressedByte'], ['heartbeatHour'], ['heartBeatHours'], ['heartbeat']])('stops %s from being silently ignored', (key) => {
     rejects({ [key]: 'x' }, new RegExp(`context "${key}": not a setting of acm-sentinel\\. Did you mean`));
   });
 });

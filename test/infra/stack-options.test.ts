@@ -187,7 +187,7 @@ describe('deduplication turned off (-c dedupe=false)', () => {
   });
 
   it('drops the dedupe alarm and keeps the one on unreadable log files', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
     expect(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'DedupeUnavailable' } })).toEqual({});
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'AcmSentinel-object-failures', Namespace: 'AcmSentinel' });
     expect(stack.dedupeTable).toBeUndefined();
@@ -259,7 +259,7 @@ describe('email routed by severity (-c emailMinSeverity=high)', () => {
 
   it('sends every alarm to both topics', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Array<{ Properties: { AlarmActions: unknown[] } }>;
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(7);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: alertTopicId }, { Ref: alarmTopicId }]);
   });
 
@@ -401,7 +401,7 @@ describe('Slack through an incoming webhook (-c slackWebhookSecretName=...)', ()
       TreatMissingData: 'notBreaching',
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlertTopic') }],
     });
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
   });
 
   it('outputs the notifier and its role, and counts as a subscriber to alerts', () => {

@@ -101,7 +101,7 @@ export async function readLogStream(bytes: AsyncIterable<Uint8Array>, options: A
       if (alerts.length + unbuilt.length >= maxAlerts) throw new TooManyAlertsError(`${maxAlerts.toLocaleString('en-US')} alerts`);
       try {
         const alert = buildAlert(record, verdict.rule, options.name);
-        alertBytes += JSON.stringify(alert).length;
+        alertBytes += Buffer.byteLength(JSON.stringify(alert));
         if (alertBytes > maxAlertBytes) throw new TooManyAlertsError(`${(maxAlertBytes / 1024 ** 2).toLocaleString('en-US')} MiB of alerts`);
         alerts.push(alert);
       } catch (err) {

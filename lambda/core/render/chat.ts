@@ -32,6 +32,8 @@ const SEVERITY_ICON: Record<Severity, string> = {
 
 // The card's description limit, with room to spare under Amazon Q Developer's.
 const DESCRIPTION_MAX = 8000;
+// No one line may crowd out the others (a forged value of thousands of invisible characters).
+const LINE_MAX = 1500;
 
 function markdownLine(label: string, value: string | undefined): string[] {
   return value ? [`*${label}:* ${value}`] : [];
@@ -63,7 +65,7 @@ export function renderChatNotification(alert: Alert): ChatNotification {
     ...markdownLine('Why it matters', escapeMrkdwn(alert.why)),
     '',
     `<${alert.links.cloudTrail}|CloudTrail event>${alert.links.console ? ` · <${alert.links.console}|Open in console>` : ''}`,
-  ], DESCRIPTION_MAX);
+  ].map((line) => fitMrkdwn(line, LINE_MAX)), DESCRIPTION_MAX);
   return {
     version: '1.0',
     source: 'custom',

@@ -1,3 +1,4 @@
+import { cut } from '../alerts/fields';
 import { REDACTED } from '../alerts/redact';
 import type { Alert } from '../types';
 import { stormLine, summarySentence } from './summary';
@@ -39,7 +40,7 @@ function describeDetails(details: Record<string, unknown>): string[] {
   return Object.entries(details)
     .filter(([field]) => !/Arn$/.test(field))
     .map(([field, value]) => `  ${plain(field)}: ${value === REDACTED ? REDACTED : plain(JSON.stringify(value) ?? 'null')}`)
-    .map((line) => (line.length > 200 ? `${line.slice(0, 197)}...` : line));
+    .map((line) => cut(line, 200));
 }
 
 /**

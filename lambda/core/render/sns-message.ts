@@ -39,7 +39,7 @@ export function alertSubject(alert: Alert): string {
 
 /** Attributes subscribers filter on with subscription filter policies. */
 export function alertAttributes(alert: Alert): Record<string, SnsMessageAttribute> {
-  const attribute = (value: string): SnsMessageAttribute => ({ DataType: 'String', StringValue: clip(visible(value), 256) || 'unknown' });
+  const attribute = (value: string): SnsMessageAttribute => ({ DataType: 'String', StringValue: cut(visible(value), 256) || 'unknown' });
   return {
     severity: attribute(alert.severity),
     ruleId: attribute(alert.ruleId),

@@ -7,8 +7,9 @@
  * - `visible`: control characters (C0, DEL, C1, line and paragraph separators), bidi controls,
  *   zero-width and other invisible characters, and lone surrogates become `\uXXXX` escapes, so
  *   nothing can break a line, rewrite a terminal, reorder text or hide in it.
- * - `defang`: URLs (`scheme://host`, but for `s3://`) and `www.` hosts lose what makes mail
- *   clients and chat link them: `hxxps://evil[.]example/x`.
+ * - `defang`: URLs (`scheme://host`, but for `s3://`), `www.` and bare host names (but AWS's
+ *   own), `mailto:` and the like lose what makes mail clients and chat link them:
+ *   `hxxps://evil[.]example/x`, `evil[.]example/login`.
  * - `plain`: one line of plain text (email, terminal, subject material): visible, defanged,
  *   runs of spaces collapsed so no value can line up as another field.
  * - `mrkdwnCode`: a Slack mrkdwn inline code span holding the plain text with `&`, `<`, `>`
@@ -23,9 +24,15 @@ export type Encode = (value: string) => string;
 // grapheme joiner, Arabic letter mark, Hangul fillers, Khmer and Mongolian invisible marks,
 // zero-width space/joiners, directional marks and embeddings, overrides and isolates, invisible
 // operators, variation selectors, the byte-order mark, interlinear annotation characters, the
-// noncharacters U+FFFE and U+FFFF, and tag characters.
+// noncharacters U+FFFE and U+FFFF, tag characters, Arabic prepended marks, the Braille blank,
+// and the astral format characters (Kaithi, Egyptian, shorthand and musical format controls).
 const INVISIBLE =
-  /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uFFF9-\uFFFB\uFFFE\uFFFF]|\uDB40[\uDC00-\uDDEF]/g;
+  /[\u00AD\u034F\u0600-\u0605\u061C\u06DD\u070F\u08E2\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u2800\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uFFF9-\uFFFB\uFFFE\uFFFF]|\uDB40[\uDC00-\uDDEF]|\uD804\uDCBD|\uD80D[\uDC30-\uDC3F]|\uD82F[\uDCA0-\uDCA3]|\uD834[\uDD73-\uDD7A]/g;
+// Spaces that look like a plain space, and combining marks stacked past two, which can draw
+// over neighbouring lines.
+const WIDE_SPACE = /[\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]/g;
+const COMBINING = '\\u0300-\\u036F\\u1AB0-\\u1AFF\\u1DC0-\\u1DFF\\u20D0-\\u20FF\\uFE20-\\uFE2F';
+const STACKED = new RegExp(`(?<=[${COMBINING}]{2})[${COMBINING}]`, 'g');
 const CONTROL = /[\u0000-\u001F\u007F-\u009F\u2028\u2029]/g;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
@@ -38,9 +45,17 @@ function escapeUnicode(match: string): string {
 
 const escapeCodeUnits = (match: string): string => NAMED[match] ?? escapeUnicode(match);
 
-/** `text` with every control, invisible and bidi character shown as a `\uXXXX` escape (`\n`, `\r`, `\t` by name). */
+/**
+ * `text` with every control, invisible and bidi character shown as a `\uXXXX` escape (`\n`,
+ * `\r`, `\t` by name), look-alike spaces as plain ones, and combining marks past two in a row escaped.
+ */
 export function visible(text: string): string {
-  return text.replace(CONTROL, escapeCodeUnits).replace(INVISIBLE, escapeCodeUnits).replace(LONE_SURROGATE, escapeCodeUnits);
+  return text
+    .replace(CONTROL, escapeCodeUnits)
+    .replace(INVISIBLE, escapeCodeUnits)
+    .replace(LONE_SURROGATE, escapeCodeUnits)
+    .replace(WIDE_SPACE, ' ')
+    .replace(STACKED, escapeCodeUnits);
 }
 
 // Bounded patterns only, so matching stays linear on any input. The host after `://` ends at a
@@ -49,6 +64,14 @@ export function visible(text: string): string {
 const HOST = /:\/\/([^\s/?#:\\]{0,255})/g;
 const SCHEME = /([a-z0-9+.-]{0,64}):\/\//gi;
 const WWW = /(?<![a-z0-9-])www\.([^\s/?#:\\]{0,255})/gi;
+const MAILTO = /\b(mailto|tel|sms|javascript|data):/gi;
+// A bare host name (`evil.example/login`, the domain of `x@evil.example`), which mail clients
+// link by themselves: labels, a final label of letters, then the end of the token. AWS's own
+// domains, common in ARNs and service names (`sso.amazonaws.com`), stay readable.
+const DOMAIN = /(?<![\w.-])(?:[a-z0-9-]{1,63}\.){1,10}[a-z]{2,24}(?![\w-]|\.[\w-])/gi;
+const AWS_DOMAIN = /(^|\.)(amazonaws\.com|amazonaws\.com\.cn|amazon\.com|aws\.amazon\.com)$/i;
+// File names (a log file's `….json.gz`) end in extensions that are no top-level domain.
+const FILE_NAME = /\.(json|gz|txt|log|csv|ya?ml)$/i;
 
 function defangScheme(scheme: string): string {
   // An S3 URI (a log file's name) is not a link any reader follows.
@@ -62,7 +85,9 @@ export function defang(text: string): string {
   return text
     .replace(HOST, (match, host: string, at: number) => (/s3$/i.test(text.slice(Math.max(0, at - 3), at)) ? match : `://${host.replace(/\./g, '[.]')}`))
     .replace(SCHEME, (_match, scheme: string) => defangScheme(scheme))
-    .replace(WWW, (_match, host: string) => `www[.]${host.replace(/\./g, '[.]')}`);
+    .replace(WWW, (_match, host: string) => `www[.]${host.replace(/\./g, '[.]')}`)
+    .replace(MAILTO, '$1[:]')
+    .replace(DOMAIN, (domain: string) => (AWS_DOMAIN.test(domain) || FILE_NAME.test(domain) ? domain : domain.replace(/\./g, '[.]')));
 }
 
 /** One line of inert plain text: for email, the terminal and anything a person reads as text. */
