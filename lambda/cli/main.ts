@@ -13,8 +13,11 @@ Usage:
       Run the real Lambda handler on an S3 event against a local emulator and print what SNS delivered.
   acm-sentinel demo
       Run invoke on the bundled sample events.
+  acm-sentinel redrive --queue-url URL [--function NAME] [--dry-run] [--max N] [--wait-seconds 0-20]
+      Re-invoke each event in the failure queue asynchronously; delete its message once Lambda accepted it.
+      --dry-run only lists them, and the listed messages then stay invisible in the queue for 30 s.
 
-Exit codes: 0 every input read, 1 some input unreadable or the handler failed, 2 usage error.`;
+Exit codes: 0 every input read, 1 some input unreadable, the handler failed or redrive left a message, 2 usage error.`;
 
 /** Runs the CLI and returns its exit code; never calls process.exit, so tests can drive it. */
 export async function main(argv: readonly string[], io: Output = processOutput): Promise<number> {
@@ -27,6 +30,11 @@ export async function main(argv: readonly string[], io: Output = processOutput):
         format: { type: 'string' },
         config: { type: 'string' },
         objects: { type: 'string' },
+        'queue-url': { type: 'string' },
+        function: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        max: { type: 'string' },
+        'wait-seconds': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -45,6 +53,18 @@ export async function main(argv: readonly string[], io: Output = processOutput):
         if (command === 'demo') return await runDemo({ format: values.format, config: values.config }, io);
         if (positionals.length !== 1) throw new UsageError('invoke needs exactly one S3 event file');
         return await runInvoke({ event: positionals[0]!, objects: values.objects, format: values.format, config: values.config }, io);
+      }
+      case 'redrive': {
+        if (positionals.length) throw new UsageError(`redrive takes no arguments, only flags (got "${positionals[0]}")`);
+        if (values.format !== undefined || values.config !== undefined || values.objects !== undefined) {
+          throw new UsageError('--format, --config and --objects belong to scan and invoke, not redrive');
+        }
+        // Loaded on demand, like invoke: scan does not pay for the SQS and Lambda clients.
+        const { runRedrive } = require('./redrive') as typeof import('./redrive');
+        return await runRedrive(
+          { queueUrl: values['queue-url'], function: values.function, dryRun: values['dry-run'], max: values.max, waitSeconds: values['wait-seconds'] },
+          io,
+        );
       }
       case undefined:
         throw new UsageError('no command given');

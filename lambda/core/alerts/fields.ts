@@ -65,7 +65,7 @@ export function objectAt(value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
-const EVENT_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const EVENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * The event ID as alerts and deduplication use it. CloudTrail's are UUIDs; a missing one is

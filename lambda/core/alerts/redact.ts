@@ -23,10 +23,11 @@ const MAX_DEPTH = 8;
 const MAX_STRING = 1024;
 
 /** Normalized names (lower case, letters and digits only) whose value is secret whatever it holds. */
-const SECRET_NAMES = new Set(['certificate', 'certificatechain', 'csr', 'secret', 'credential', 'credentials', 'hb']);
+const SECRET_NAMES = new Set(['certificate', 'certificatechain', 'csr', 'secret', 'credential', 'credentials', 'hb', 'pwd', 'pass', 'pin', 'hmac', 'private']);
 /** Fragments that make any normalized name secret: `PrivateKeyPem`, `eab_hmac_key`, `keyMaterial`. */
 const SECRET_NAME_PARTS = [
   'privatekey', 'passphrase', 'password', 'passwd', 'secretkey', 'secretaccesskey', 'sessiontoken', 'clientsecret', 'mackey', 'keymaterial', 'plaintext',
+  'privkey', 'privatepem', 'privatedata', 'secretvalue', 'secretstring', 'sharedsecret', 'apisecret', 'credentialvalue', 'signingkey', 'hmackey',
 ];
 /** RFC 7517/7518 private members of a JSON Web Key. */
 const JWK_PRIVATE_MEMBERS = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth']);
@@ -807,6 +808,37 @@ function jsonMemberSpans(text: string): number[] {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Secrets written as text: `passphrase=…`, `password: …`, AWS's `Value '…' at 'passphrase'`, `\x30\x77…`
+
+// Every quantifier is bounded, so matching stays linear whatever the text.
+const ASSIGNED = /(?<![A-Za-z0-9])(pass(?:phrase|word|wd)?|pwd|secret(?:[_-]?(?:key|value|string))?|private[_-]?key|priv[_-]?key|api[_-]?(?:key|secret)|mac[_-]?key|hmac[_-]?key|client[_-]?secret|signing[_-]?key)["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(?!(?:null|true|false)(?![\w-]))([^\s"',;)\]}]{1,1024})/gi;
+const VALUE_AT = /Value '([^']{1,1024})' at '([A-Za-z0-9_.[\]-]{1,256})'/g;
+const HEX_ESCAPES = /(?:\\x[0-9A-Fa-f]{2}){16}(?:\\x[0-9A-Fa-f]{2}){0,4096}/g;
+
+/** Values assigned to a secret name in free text, a secret member AWS quotes in a validation error, and `\x` escaped bytes. */
+function assignedSpans(text: string): number[] {
+  const spans: number[] = [];
+  for (const match of text.matchAll(ASSIGNED)) {
+    const value = match[2]!;
+    const start = match.index! + match[0].length - value.length;
+    spans.push(start, start + value.length);
+  }
+  for (const match of text.matchAll(VALUE_AT)) {
+    const field = match[2]!.split('.').pop()!;
+    if (isSecretName(field)) spans.push(match.index! + 7, match.index! + 7 + match[1]!.length);
+  }
+  for (const match of text.matchAll(HEX_ESCAPES)) spans.push(match.index!, match.index! + match[0].length);
+  return sortedPairs(spans);
+}
+
+/** Start/end pairs in order of their starts. */
+function sortedPairs(spans: number[]): number[] {
+  const pairs: Array<[number, number]> = [];
+  for (let i = 0; i < spans.length; i += 2) pairs.push([spans[i]!, spans[i + 1]!]);
+  return pairs.sort((a, b) => a[0] - b[0]).flat();
+}
+
+// ---------------------------------------------------------------------------------------------
 // Public API
 
 /**
@@ -824,6 +856,7 @@ export function redactString(text: string): string {
     base64Spans(text, arnSpans(text)),
     hexSpans(text),
     byteListSpans(text),
+    assignedSpans(text),
   ]);
   if (spans.length === 0) return text;
   const parts: string[] = [];
