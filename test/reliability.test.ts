@@ -12,7 +12,7 @@ import type { Logger, PublishOutcome } from '../lambda/core/ports';
 import { createRuleEngine } from '../lambda/core/rules/evaluate';
 import { DEFAULT_RULE_CONFIG } from '../lambda/core/rules/rule-config';
 import type { Alert } from '../lambda/core/types';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { putObject, receiveDelivered, startSandbox, type LocalSandbox } from '../lambda/local/sandbox';
 import { startDynamoDb, type LocalDynamoDb } from './dynamodb-local';
@@ -63,6 +63,14 @@ describe('cross-invocation deduplication', () => {
     await putObject(sandbox, BUCKET, `${PREFIX}late.json.gz`, logWith('late-1'));
     await handler(event); // Lambda's retry, once the object is readable
     expect((await receiveDelivered(sandbox)).map((d) => d.alert.eventId).sort()).toEqual(['good-1', 'good-2', 'late-1']);
+  });
+
+  it('an event recorded as sent before claims existed (an item without a state) is not sent again', async () => {
+    await dynamodb.client.send(new PutItemCommand({ TableName: 'acm-sentinel-dedupe', Item: { pk: { S: 'legacy-1/DeleteCertificate' }, expiresAt: { N: String(Math.floor(Date.now() / 1000) + 3600) } } }));
+    await putObject(sandbox, BUCKET, `${PREFIX}legacy.json.gz`, logWith('legacy-1', 'legacy-2'));
+    const summary = await handler({ Records: [s3Record(`${PREFIX}legacy.json.gz`)] });
+    expect(summary.objects[0]).toMatchObject({ alerts: 2, duplicates: 1, published: 1 });
+    expect((await receiveDelivered(sandbox)).map((d) => d.alert.eventId)).toEqual(['legacy-2']);
   });
 
   it('the sample records are recorded under the key the handler dedupes by', async () => {
