@@ -69,23 +69,25 @@ function regionOf(arn: string): string | undefined {
 }
 
 const consoleUrl = (region: string, path: string): string => `https://${region}.console.aws.amazon.com/${path}`;
+// encodeURIComponent throws on a lone surrogate, which a forged ARN can hold.
+const uriPart = (text: string): string => encodeURIComponent(text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD'));
 
 /** Console links: the CloudTrail event, and the first certificate or CA the call touched, in its own region. */
 function linksFor(eventId: string, recordRegion: string, resources: readonly string[]): Alert['links'] {
   const region = safeRegion(recordRegion) ?? 'us-east-1';
   const links: Alert['links'] = {
-    cloudTrail: consoleUrl(region, `cloudtrailv2/home?region=${region}#/events/${encodeURIComponent(eventId)}`),
+    cloudTrail: consoleUrl(region, `cloudtrailv2/home?region=${region}#/events/${uriPart(eventId)}`),
   };
   const certificate = resources.find((arn) => /^arn:aws[a-z-]*:acm:/.test(arn));
   const authority = resources.find((arn) => /^arn:aws[a-z-]*:acm-pca:[^:]*:[^:]*:certificate-authority\//.test(arn));
   if (certificate) {
     const certRegion = regionOf(certificate) ?? region;
     const id = certificate.split('/').pop() ?? '';
-    links.console = consoleUrl(certRegion, `acm/home?region=${certRegion}#/certificates/${encodeURIComponent(id)}`);
+    links.console = consoleUrl(certRegion, `acm/home?region=${certRegion}#/certificates/${uriPart(id)}`);
   } else if (authority) {
     const caRegion = regionOf(authority) ?? region;
     const caArn = authority.split('/certificate/')[0] ?? authority;
-    links.console = consoleUrl(caRegion, `acm-pca/home?region=${caRegion}#/details?arn=${encodeURIComponent(caArn)}`);
+    links.console = consoleUrl(caRegion, `acm-pca/home?region=${caRegion}#/details?arn=${uriPart(caArn)}`);
   }
   return links;
 }

@@ -65,10 +65,11 @@ const HOST = /:\/\/([^\s/?#:\\]{0,255})/g;
 const SCHEME = /([a-z0-9+.-]{0,64}):\/\//gi;
 const WWW = /(?<![a-z0-9-])www\.([^\s/?#:\\]{0,255})/gi;
 const MAILTO = /\b(mailto|tel|sms|javascript|data):/gi;
-// A bare host name (`evil.example/login`, the domain of `x@evil.example`), which mail clients
-// link by themselves: labels, a final label of letters, then the end of the token. AWS's own
-// domains, common in ARNs and service names (`sso.amazonaws.com`), stay readable.
-const DOMAIN = /(?<![\w.-])(?:[a-z0-9-]{1,63}\.){1,10}[a-z]{2,24}(?![\w-]|\.[\w-])/gi;
+// A bare host name (`evil.example/login`), which mail clients link by themselves: labels, a
+// final label of letters, then the end of the token. AWS's own domains, common in ARNs and
+// service names (`sso.amazonaws.com`), stay readable, and so do email addresses (the session
+// names of IAM Identity Center users): at worst they open a draft, never a page.
+const DOMAIN = /(?<![\w.@-])(?:[a-z0-9-]{1,63}\.){1,10}[a-z]{2,24}(?![\w-]|\.[\w-])/gi;
 const AWS_DOMAIN = /(^|\.)(amazonaws\.com|amazonaws\.com\.cn|amazon\.com|aws\.amazon\.com)$/i;
 // File names (a log file's `….json.gz`) end in extensions that are no top-level domain.
 const FILE_NAME = /\.(json|gz|txt|log|csv|ya?ml)$/i;
