@@ -22,9 +22,12 @@ const metrics = new Metrics({ namespace: 'AcmSentinel', serviceName: SERVICE });
 // Clients live at module scope so warm invocations reuse their connections; endpoints and
 // region come from the SDK's standard environment settings.
 // Time bounds: no connection waits past 3 s; an S3 body that sends nothing for 10 s fails (its
-// object is named and retried); an SNS call fails after 5 s, well inside a claim's lease.
+// object is named and retried); an SNS attempt fails after 5 s, so three attempts stay inside a
+// claim's lease.
 const s3 = new S3Client({ requestHandler: { connectionTimeout: 3_000, socketTimeout: 10_000 } });
 const sns = new SNSClient({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000, throwOnRequestTimeout: true, socketTimeout: 5_000 } });
+// A claim or mark that hangs must not outlive the invocation either.
+const dynamodb = new DynamoDBClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 2_000, requestTimeout: 3_000, throwOnRequestTimeout: true, socketTimeout: 3_000 } });
 
 interface Runtime {
   readonly config: Config;
@@ -45,7 +48,7 @@ function init(): Runtime {
         reader: new S3LogReader(s3),
         publisher: new SnsAlertPublisher(sns, config.topicArn),
         logger,
-        ...(config.dedupeTableName ? { dedupe: new DynamoDbDedupeStore(new DynamoDBClient({}), config.dedupeTableName, Date.now, config.claimLeaseMs) } : {}),
+        ...(config.dedupeTableName ? { dedupe: new DynamoDbDedupeStore(dynamodb, config.dedupeTableName, Date.now, config.claimLeaseMs) } : {}),
       },
     });
   }

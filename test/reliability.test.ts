@@ -114,7 +114,10 @@ describe('the core under faults', () => {
     expect(publisher.sent.map((a) => a.eventId)).toEqual(['a-1']);
     expect(result.dedupeUnavailable).toBe(true);
     expect(failureOf(result)).toBeUndefined();
-    expect(messages).toEqual([expect.stringMatching(/^error dedupe store unavailable: publishing without cross-invocation deduplication/)]);
+    expect(messages).toEqual([
+      expect.stringMatching(/^error dedupe store unavailable: publishing without cross-invocation deduplication/),
+      expect.stringMatching(/^error dedupe store unavailable: published alerts were not recorded/),
+    ]);
   });
 
   it('a publisher that throws on one object fails that object by name, and the next object is still published', async () => {

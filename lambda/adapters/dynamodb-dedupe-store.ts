@@ -14,13 +14,26 @@ const UNPROCESSED_RETRIES = 3;
 const NAMES = { '#state': 'state', '#owner': 'owner' };
 const isConditionFailure = (err: unknown) => (err as { name?: string }).name === 'ConditionalCheckFailedException';
 
-/** Runs `work` over `items`, `CONCURRENCY` at a time. */
-async function eachLimited<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+/**
+ * Runs `work` over `items`, `CONCURRENCY` at a time, to the end even when some fail: no call is
+ * still running when this returns. The first failure is thrown after all have finished, unless
+ * `onError` takes it.
+ */
+async function eachLimited<T>(items: readonly T[], work: (item: T) => Promise<void>, onError?: (item: T, err: unknown) => void): Promise<void> {
   const queue = [...items];
+  let failure: { err: unknown } | undefined;
   const worker = async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+      try {
+        await work(item);
+      } catch (err) {
+        if (onError) onError(item, err);
+        else failure ??= { err };
+      }
+    }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
+  if (failure) throw failure.err;
 }
 
 /**
@@ -45,7 +58,9 @@ export class DynamoDbDedupeStore implements DedupeStore {
     const claimed: string[] = [];
     const sent: string[] = [];
     const busy: string[] = [];
+    const unknown: string[] = [];
     let takenOver = 0;
+    let failure: unknown;
     await eachLimited([...new Set(keys)], async (key) => {
       const now = this.now();
       try {
@@ -54,7 +69,8 @@ export class DynamoDbDedupeStore implements DedupeStore {
             TableName: this.tableName,
             Key: { pk: { S: key } },
             UpdateExpression: 'SET #state = :pending, #owner = :owner, leaseUntil = :lease, expiresAt = :ttl',
-            ConditionExpression: 'attribute_not_exists(pk) OR (#state = :pending AND leaseUntil < :now)',
+            // Free, or pending under an expired lease, or already this owner's (a second object of one invocation).
+            ConditionExpression: 'attribute_not_exists(pk) OR (#state = :pending AND (leaseUntil < :now OR #owner = :owner))',
             ExpressionAttributeNames: NAMES,
             ExpressionAttributeValues: {
               ':pending': { S: 'pending' },
@@ -67,7 +83,7 @@ export class DynamoDbDedupeStore implements DedupeStore {
           }),
         );
         claimed.push(key);
-        if (Attributes?.owner) takenOver += 1;
+        if (Attributes?.owner && Attributes.owner.S !== owner) takenOver += 1;
       } catch (err) {
         if (!isConditionFailure(err)) throw err;
         const { Item } = await this.dynamodb.send(new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: key } }, ConsistentRead: true }));
@@ -75,8 +91,12 @@ export class DynamoDbDedupeStore implements DedupeStore {
         if (Item && Item.state?.S !== 'pending') sent.push(key);
         else busy.push(key);
       }
+    }, (key, err) => {
+      unknown.push(key);
+      failure ??= err;
     });
-    return { claimed, sent, busy, takenOver };
+    // Keys the store could not answer for: the caller fails open for them alone.
+    return { claimed, sent, busy, takenOver, ...(unknown.length ? { unknown, error: failure } : {}) };
   }
 
   async markSent(keys: readonly string[], owner: string): Promise<{ raced: number }> {

@@ -15,6 +15,12 @@ interface Pending {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A failure after which SNS may still have taken the messages: no answer came back. */
+function isAmbiguous(err: unknown): boolean {
+  const { name, code, $metadata } = (err ?? {}) as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  return name === 'TimeoutError' || name === 'RequestTimeout' || /^(ECONNRESET|EPIPE|ETIMEDOUT|ECONNABORTED)$/.test(code ?? '') || !$metadata?.httpStatusCode;
+}
+
 function describeError(err: unknown): string {
   const error = err as { name?: string; message?: string };
   return `${error?.name ?? 'Error'}: ${error?.message ?? String(err)}`;
@@ -74,7 +80,7 @@ export class SnsAlertPublisher implements AlertPublisher {
         );
       } catch (err) {
         // The SDK already retried throttling and 5xx; a call that still fails fails every entry in it.
-        failed.push(...remaining.map((item) => ({ alert: item.alert, reason: describeError(err) })));
+        failed.push(...remaining.map((item) => ({ alert: item.alert, reason: describeError(err), ...(isAmbiguous(err) ? { ambiguous: true } : {}) })));
         break;
       }
       const byId = new Map(remaining.map((item) => [item.entry.Id, item]));

@@ -12,6 +12,11 @@ export interface PublishFailure {
   readonly alert: Alert;
   /** An error code and message from the publisher; never alert contents. */
   readonly reason: string;
+  /**
+   * True when the publisher cannot tell whether the message went out (a timeout, a lost
+   * connection): its claim is kept until the lease runs out rather than released.
+   */
+  readonly ambiguous?: boolean;
 }
 
 export interface PublishOutcome {
@@ -42,6 +47,9 @@ export interface ClaimOutcome {
   readonly busy: readonly string[];
   /** Claims taken over from an owner whose lease had run out (it may have died after publishing). */
   readonly takenOver: number;
+  /** Keys the store could not answer for (it failed part-way), and why; the caller fails open for them. */
+  readonly unknown?: readonly string[];
+  readonly error?: unknown;
 }
 
 /**

@@ -100,7 +100,7 @@ function linksFor(eventId: string, recordRegion: string, resources: readonly str
  */
 export function buildAlert(record: CloudTrailRecord, rule: EffectiveRule, logFile?: string): Alert {
   const resources = resourcesOf(record);
-  const eventId = eventIdOf(record.eventID);
+  const eventId = eventIdOf(record.eventID, record);
   const identity = objectAt(record.userIdentity);
   const region = field(record.awsRegion, FIELD_BUDGETS.short) ?? 'us-east-1';
   const alert: Alert = {

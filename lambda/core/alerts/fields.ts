@@ -69,12 +69,13 @@ const EVENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * The event ID as alerts and deduplication use it. CloudTrail's are UUIDs; a missing one is
- * `unknown`, and one that is not a short identifier (another type, a huge or odd string, or one
+ * `missing-` and a hash of the record, and one that is not a short identifier (another type, a huge or odd string, or one
  * that looks like key material) becomes `invalid-` and a hash of it, so it stays distinct, short
  * and inert.
  */
-export function eventIdOf(value: unknown): string {
-  if (value === undefined || value === null || value === '') return 'unknown';
+export function eventIdOf(value: unknown, record?: unknown): string {
+  // Without an ID, the record itself tells it apart: two different records never share a key.
+  if (value === undefined || value === null || value === '') return record === undefined ? 'unknown' : `missing-${createHash('sha256').update(JSON.stringify(record) ?? '').digest('hex').slice(0, 24)}`;
   if (typeof value === 'string' && EVENT_ID.test(value) && redactString(value) === value) return value;
   const raw = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   return `invalid-${createHash('sha256').update(raw).digest('hex').slice(0, 24)}`;

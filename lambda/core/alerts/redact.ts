@@ -811,7 +811,7 @@ function jsonMemberSpans(text: string): number[] {
 // Secrets written as text: `passphrase=…`, `password: …`, AWS's `Value '…' at 'passphrase'`, `\x30\x77…`
 
 // Every quantifier is bounded, so matching stays linear whatever the text.
-const ASSIGNED = /(?<![A-Za-z0-9])(pass(?:phrase|word|wd)?|pwd|secret(?:[_-]?(?:key|value|string))?|private[_-]?key|priv[_-]?key|api[_-]?(?:key|secret)|mac[_-]?key|hmac[_-]?key|client[_-]?secret|signing[_-]?key)["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(?!(?:null|true|false)(?![\w-]))([^\s"',;)\]}]{1,1024})/gi;
+const ASSIGNED = /(?<![A-Za-z0-9])(pass(?:phrase|word|wd)?|pwd|secret(?:[_-]?(?:key|value|string))?|private[_-]?key|priv[_-]?key|api[_-]?(?:key|secret)|mac[_-]?key|hmac[_-]?key|client[_-]?secret|signing[_-]?key)["']?[ \t]{0,3}[:=][ \t]{0,3}(?!(?:null|true|false)(?![\w-]))(?:"([^"\n]{1,1024})"|'([^'\n]{1,1024})'|([^\s"',;)\]}]{1,1024}))/gi;
 const VALUE_AT = /Value '([^']{1,1024})' at '([A-Za-z0-9_.[\]-]{1,256})'/g;
 const HEX_ESCAPES = /(?:\\x[0-9A-Fa-f]{2}){16}(?:\\x[0-9A-Fa-f]{2}){0,4096}/g;
 
@@ -819,17 +819,25 @@ const HEX_ESCAPES = /(?:\\x[0-9A-Fa-f]{2}){16}(?:\\x[0-9A-Fa-f]{2}){0,4096}/g;
 function assignedSpans(text: string): number[] {
   const spans: number[] = [];
   for (const match of text.matchAll(ASSIGNED)) {
-    const value = match[2]!;
-    const start = match.index! + match[0].length - value.length;
+    const value = match[2] ?? match[3] ?? match[4]!;
+    const start = match.index! + match[0].length - value.length - (match[4] === undefined ? 1 : 0);
     spans.push(start, start + value.length);
   }
   for (const match of text.matchAll(VALUE_AT)) {
     const field = match[2]!.split('.').pop()!;
     if (isSecretName(field)) spans.push(match.index! + 7, match.index! + 7 + match[1]!.length);
   }
-  for (const match of text.matchAll(HEX_ESCAPES)) spans.push(match.index!, match.index! + match[0].length);
+  for (const match of text.matchAll(HEX_ESCAPES)) {
+    // The pattern is bounded; a longer run is followed by hand, four characters at a time.
+    let end = match.index! + match[0].length;
+    while (isHexEscape(text, end)) end += 4;
+    spans.push(match.index!, end);
+  }
   return sortedPairs(spans);
 }
+
+const isHexEscape = (text: string, at: number): boolean =>
+  text.charCodeAt(at) === BACKSLASH && text.charCodeAt(at + 1) === LOWER_X && isHexDigit(text.charCodeAt(at + 2)) && isHexDigit(text.charCodeAt(at + 3));
 
 /** Start/end pairs in order of their starts. */
 function sortedPairs(spans: number[]): number[] {

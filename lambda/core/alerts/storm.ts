@@ -6,8 +6,10 @@ import { dedupeKey } from './alert';
 export const MAX_EVENT_IDS_PER_SUMMARY = 1000;
 const MAX_RESOURCES_LISTED = 10;
 
+// The event name is part of the group (a rule can cover several calls), so a summary's event IDs
+// and its one event name give back exactly the dedupe keys of the alerts it stands for.
 const groupKey = (alert: Alert): string =>
-  [alert.ruleId, alert.actor.arn ?? alert.actor.principalId ?? alert.actor.type, alert.outcome].join('\u0000');
+  [alert.ruleId, alert.eventName, alert.actor.arn ?? alert.actor.principalId ?? alert.actor.type, alert.outcome].join('\u0000');
 
 function summarize(alerts: readonly Alert[], part?: { index: number; of: number }): Alert {
   const sorted = [...alerts].sort((a, b) => a.eventTime.localeCompare(b.eventTime));
@@ -30,8 +32,8 @@ function summarize(alerts: readonly Alert[], part?: { index: number; of: number 
 }
 
 /**
- * Storm control: when one log file yields more than `threshold` alerts of the same rule by the
- * same actor with the same outcome, they become one summary alert (counts, first and last event
+ * Storm control: when one log file yields more than `threshold` alerts of the same rule and call
+ * by the same actor with the same outcome, they become one summary alert (counts, first and last event
  * time, up to 10 resources, every event ID) in place of the first of them. Other alerts keep
  * their order. A threshold of 0 turns folding off.
  */

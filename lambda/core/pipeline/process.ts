@@ -82,44 +82,55 @@ interface InvocationState {
 }
 
 function storeUnavailable(ports: ProcessPorts, state: InvocationState, message: string, err: unknown): void {
-  // Fail open: a duplicate alert is better than a lost one.
+  // Fail open, for this call only: a duplicate alert is better than a lost one.
   state.dedupeUnavailable = true;
   ports.logger.error(message, { error: (err as Error)?.message });
 }
 
+const CLAIM_FAILED = 'dedupe store unavailable: publishing without cross-invocation deduplication, a retry may repeat alerts';
+
 /**
- * Claims the keys for this invocation. Fails open when the store is down: every key counts as
- * claimed and alerts go out without cross-invocation deduplication.
+ * Claims the keys for this invocation. Fails open when the store cannot answer: those keys count
+ * as claimed and their alerts go out without cross-invocation deduplication.
  */
 async function claim(ports: ProcessPorts, state: InvocationState, keys: string[]): Promise<{ claimed: Set<string>; sent: Set<string>; busy: Set<string> }> {
-  if (!ports.dedupe || keys.length === 0 || state.dedupeUnavailable) return { claimed: new Set(keys), sent: new Set(), busy: new Set() };
+  if (!ports.dedupe || keys.length === 0) return { claimed: new Set(keys), sent: new Set(), busy: new Set() };
   try {
     const outcome = await ports.dedupe.claim(keys, state.owner);
     state.claimsBusy += outcome.busy.length;
     state.claimRaces += outcome.takenOver;
     if (outcome.takenOver) ports.logger.warn('took over claims whose lease had run out: an earlier invocation may have published them', { takenOver: outcome.takenOver });
-    return { claimed: new Set(outcome.claimed), sent: new Set(outcome.sent), busy: new Set(outcome.busy) };
+    if (outcome.unknown?.length) storeUnavailable(ports, state, CLAIM_FAILED, outcome.error);
+    return { claimed: new Set([...outcome.claimed, ...(outcome.unknown ?? [])]), sent: new Set(outcome.sent), busy: new Set(outcome.busy) };
   } catch (err) {
-    storeUnavailable(ports, state, 'dedupe store unavailable: publishing without cross-invocation deduplication, a retry may repeat alerts', err);
+    storeUnavailable(ports, state, CLAIM_FAILED, err);
     return { claimed: new Set(keys), sent: new Set(), busy: new Set() };
   }
 }
 
-/** Marks what was published as sent and releases what failed; fails open like `claim`. */
+/**
+ * Marks what was published as sent and releases what surely failed; an alert whose publish may
+ * have gone through (a timeout) keeps its claim until the lease runs out. Fails open like `claim`.
+ */
 async function settle(ports: ProcessPorts, state: InvocationState, outcome: PublishOutcome): Promise<void> {
-  if (!ports.dedupe || state.dedupeUnavailable) return;
+  if (!ports.dedupe) return;
+  const sent = outcome.published.flatMap(dedupeKeys);
+  const failed = outcome.failed.filter((failure) => !failure.ambiguous).flatMap((failure) => dedupeKeys(failure.alert));
   try {
-    const sent = outcome.published.flatMap(dedupeKeys);
     if (sent.length) {
       const { raced } = await ports.dedupe.markSent(sent, state.owner);
       state.claimRaces += raced;
       if (raced) ports.logger.warn('another invocation took over claims of alerts this one published', { raced });
     }
-    const failed = outcome.failed.flatMap((failure) => dedupeKeys(failure.alert));
+  } catch (err) {
+    // The alerts went out; only the memory of them is missing (their claims expire with the lease).
+    storeUnavailable(ports, state, 'dedupe store unavailable: published alerts were not recorded, a retry may repeat them', err);
+  }
+  try {
     if (failed.length) await ports.dedupe.release(failed, state.owner);
   } catch (err) {
-    // The alerts went out; only the memory of them is missing (pending claims expire with their lease).
-    storeUnavailable(ports, state, 'dedupe store unavailable: published alerts were not recorded, a retry may repeat them', err);
+    // The claims run out with their lease; the retry then takes them over.
+    storeUnavailable(ports, state, 'dedupe store unavailable: claims of alerts that failed to publish were not released', err);
   }
 }
 
@@ -201,7 +212,14 @@ async function processLogObject(
     return { result: empty, published: [] };
   }
 
-  const fresh = analysis.alerts.filter((alert) => !state.seen.has(dedupeKey(alert)));
+  // One alert per event: a repeat within this invocation, this file included, is a duplicate.
+  const keys = new Set<string>();
+  const fresh = analysis.alerts.filter((alert) => {
+    const key = dedupeKey(alert);
+    if (state.seen.has(key) || keys.has(key)) return false;
+    keys.add(key);
+    return true;
+  });
   const claims = await claim(ports, state, fresh.map(dedupeKey));
   const mine = fresh.filter((alert) => claims.claimed.has(dedupeKey(alert)));
   mine.forEach((alert) => state.seen.add(dedupeKey(alert)));
@@ -209,7 +227,7 @@ async function processLogObject(
   const messages = foldStorms(mine, options.stormThreshold);
   const outcome = await publishAll(ports, messages);
   // A failed alert leaves the set, so a later object of this invocation carrying the same event may send it.
-  outcome.failed.forEach((failure) => dedupeKeys(failure.alert).forEach((key) => state.seen.delete(key)));
+  outcome.failed.filter((failure) => !failure.ambiguous).forEach((failure) => dedupeKeys(failure.alert).forEach((key) => state.seen.delete(key)));
   await settle(ports, state, outcome);
 
   const reasons = [...new Set(outcome.failed.map((failure) => failure.reason))].join('; ');

@@ -161,7 +161,17 @@ async function feed(source: AsyncIterable<Uint8Array>, gunzip: Gunzip): Promise<
     // What arrived before the failure is inflated and handed on first, so the records it holds
     // still count (their alerts are published before the object fails).
     await previous;
-    if (!gunzip.destroyed) await new Promise<void>((resolve) => gunzip.flush(() => resolve()));
+    if (!gunzip.destroyed) {
+      await new Promise<void>((resolve) => {
+        // As in writeTaken: a stream that closes (zlib found the data corrupt) never calls back.
+        const done = (): void => {
+          gunzip.off('close', done);
+          resolve();
+        };
+        gunzip.on('close', done);
+        gunzip.flush(done);
+      });
+    }
     gunzip.destroy(err as Error);
   }
 }
