@@ -5,7 +5,7 @@
  */
 import type { EffectiveRule } from '../rules/evaluate';
 import type { Actor, Alert, CloudTrailRecord } from '../types';
-import { detailsOf, eventIdOf, field, FIELD_BUDGETS, MAX_RESOURCES, objectAt, textOf } from './fields';
+import { detailsOf, eventIdOf, field, FIELD_BUDGETS, MAX_RESOURCES, objectAt, setField, textOf } from './fields';
 
 const ARN_FIELDS = ['certificateArn', 'certificateAuthorityArn', 'resourceArn'] as const;
 
@@ -38,10 +38,7 @@ function actorOf(record: CloudTrailRecord): Actor {
   const identity = objectAt(record.userIdentity);
   const session = objectAt(identity.sessionContext);
   const actor: Actor = { type: field(identity.type, FIELD_BUDGETS.name) ?? 'Unknown' };
-  const set = (key: Exclude<keyof Actor, 'type' | 'mfa'>, value: unknown, max: number) => {
-    const text = field(value, max);
-    if (text !== undefined) actor[key] = text;
-  };
+  const set = (key: Exclude<keyof Actor, 'type' | 'mfa'>, value: unknown, max: number) => setField(actor, key, value, max);
   set('arn', identity.arn, FIELD_BUDGETS.arn);
   set('accountId', identity.accountId, FIELD_BUDGETS.short);
   set('principalId', identity.principalId, FIELD_BUDGETS.name);
@@ -121,10 +118,7 @@ export function buildAlert(record: CloudTrailRecord, rule: EffectiveRule, logFil
     nextSteps: [...rule.nextSteps],
     links: linksFor(eventId, region, resources),
   };
-  const optional = (key: 'sourceIPAddress' | 'userAgent' | 'errorCode' | 'errorMessage', value: unknown, max: number) => {
-    const text = field(value, max);
-    if (text !== undefined) alert[key] = text;
-  };
+  const optional = (key: 'sourceIPAddress' | 'userAgent' | 'errorCode' | 'errorMessage', value: unknown, max: number) => setField(alert, key, value, max);
   optional('sourceIPAddress', record.sourceIPAddress, FIELD_BUDGETS.address);
   optional('userAgent', record.userAgent, FIELD_BUDGETS.userAgent);
   optional('errorCode', record.errorCode, FIELD_BUDGETS.short);

@@ -60,6 +60,12 @@ export function field(value: unknown, max: number): string | undefined {
   return text === undefined ? undefined : cut(redactString(text), max);
 }
 
+/** Sets `target[key]` to the field made of `value` (see `field`), leaving it out when there is none. */
+export function setField<T extends object, K extends keyof T>(target: T, key: K, value: unknown, max: number): void {
+  const text = field(value, max);
+  if (text !== undefined) target[key] = text as T[K];
+}
+
 /** The object at `value`, or an empty one when it is anything else. */
 export function objectAt(value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
