@@ -10,9 +10,13 @@ export class ConfigError extends Error {
 
 /** A log file could not be read, decompressed or parsed. */
 export class LogObjectReadError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  /** What went wrong and what to do, without the object's name (the message leads with it). */
+  readonly reason: string;
+
+  constructor(message: string, options?: ErrorOptions & { reason?: string }) {
     super(message, options);
     this.name = 'LogObjectReadError';
+    this.reason = options?.reason ?? message;
   }
 }
 

@@ -12,6 +12,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDbDedupeStore } from '../lambda/adapters/dynamodb-dedupe-store';
+import { SnsAlertPublisher } from '../lambda/adapters/sns-publisher';
 import { processS3Event } from '../lambda/core/pipeline/process';
 import type { PublishOutcome } from '../lambda/core/ports';
 import { createRuleEngine } from '../lambda/core/rules/evaluate';
@@ -26,6 +29,7 @@ const s3Record = s3RecordIn(BUCKET);
 const CHILD = path.join(ROOT, 'test', 'handler-instance.ts');
 const dir = mkdtempSync(path.join(tmpdir(), 'acm-sentinel-concurrency-'));
 const LEASE_MS = 4_000;
+const CLIENT = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
 
 let sandbox: LocalSandbox;
 let dynamodb: LocalDynamoDb;
@@ -244,6 +248,34 @@ describe('an instance killed mid-way', () => {
     delivered.push(...(await receiveDelivered(sandbox)));
     const counts = countsOf(delivered);
     expect([...counts.entries()].sort()).toEqual(ids('late', 6).sort().map((id) => [id, 2]));
+  });
+});
+
+describe('a publish whose outcome is unknown', () => {
+  it('keeps its claims when SNS does not answer, so a retry waits for the lease instead of sending at once', async () => {
+    const env = await instanceEnv();
+    const table = env.DEDUPE_TABLE_NAME!;
+    const sns = await hangingServer();
+    const engine = createRuleEngine({ ...DEFAULT_RULE_CONFIG, stormThreshold: 0 });
+    const logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+    const reader = { open: async () => (async function* () { yield logOf('unanswered', 5); })() };
+    const event = { Records: [s3Record('AWSLogs/111122223333/CloudTrail/us-east-1/2025/03/14/unanswered.json.gz')] };
+    const store = new DynamoDbDedupeStore(dynamodb.client, table, Date.now, LEASE_MS);
+    const silent = new SnsAlertPublisher(
+      new SNSClient({ ...CLIENT, endpoint: sns.url, maxAttempts: 1, requestHandler: { requestTimeout: 300, throwOnRequestTimeout: true } }),
+      sandbox.topicArn,
+    );
+    const first = await processS3Event({ reader, publisher: silent, logger, dedupe: store }, event, { engine });
+    sns.server.closeAllConnections();
+    sns.server.close();
+    expect(first.objects[0]!.error).toMatch(/5 of 5 alerts could not be published/);
+    expect(await pendingClaims(table)).toBe(5);
+
+    const sent: Alert[] = [];
+    const recording = { publish: async (alerts: readonly Alert[]): Promise<PublishOutcome> => (sent.push(...alerts), { published: alerts, failed: [] }) };
+    const retry = await processS3Event({ reader, publisher: recording, logger, dedupe: store }, event, { engine });
+    expect(sent).toEqual([]);
+    expect(retry.objects[0]!.error).toMatch(/5 alerts being published by another invocation/);
   });
 });
 

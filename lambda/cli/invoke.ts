@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ENV } from '../config';
 import { toObjectRefs } from '../core/ingest/s3-event';
-import { inertJson } from '../core/render/untrusted';
+import { inertJson, plain } from '../core/render/untrusted';
 import type { ObjectRef } from '../core/types';
 import type { HandlerSummary } from '../handler';
 import { putObject, receiveDelivered, startSandbox, type DeliveredAlert, type LocalSandbox } from '../local/sandbox';
@@ -51,7 +51,7 @@ async function upload(sandbox: LocalSandbox, objects: ReturnType<typeof localObj
     try {
       body = await readFile(file);
     } catch {
-      if (required) missing.push(`s3://${ref.bucket}/${ref.key}: expected the file ${file}`);
+      if (required) missing.push(plain(`s3://${ref.bucket}/${ref.key}: expected the file ${file}`));
       continue;
     }
     await putObject(sandbox, ref.bucket, ref.key, body);
@@ -84,10 +84,11 @@ function printDelivered(delivered: readonly DeliveredAlert[], format: OutputForm
 function describeSummary(summary: HandlerSummary | undefined, delivered: readonly DeliveredAlert[]): string[] {
   const lines: string[] = [];
   for (const object of summary?.objects ?? []) {
-    if (object.error) lines.push(`  FAILED   ${object.error}`);
-    else lines.push(`  scanned  s3://${object.bucket}/${object.key}: ${object.records} records, ${object.acmRecords} ACM, ${plural(object.alerts, 'alert')}`);
+    // Keys come from the event and errors name them: each stays one inert line.
+    if (object.error) lines.push(`  FAILED   ${plain(object.error)}`);
+    else lines.push(`  scanned  ${plain(`s3://${object.bucket}/${object.key}`)}: ${object.records} records, ${object.acmRecords} ACM, ${plural(object.alerts, 'alert')}`);
   }
-  for (const skip of summary?.skipped ?? []) lines.push(`  skipped  s3://${skip.bucket}/${skip.key} (${skip.reason})`);
+  for (const skip of summary?.skipped ?? []) lines.push(`  skipped  ${plain(`s3://${skip.bucket}/${skip.key}`)} (${skip.reason})`);
   lines.push(`delivered through SNS: ${countAlerts(delivered.map((d) => d.alert))}`);
   return lines;
 }
@@ -135,7 +136,7 @@ export async function runInvoke(options: InvokeOptions, io: Output): Promise<num
     printDelivered(delivered, format, io);
     io.err(describeSummary(summary, delivered).join('\n'));
     if (failure) {
-      io.err(`error: the handler failed: ${failure.message}`);
+      io.err(`error: the handler failed: ${plain(failure.message)}`);
       return 1;
     }
     return 0;

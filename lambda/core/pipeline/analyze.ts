@@ -69,7 +69,8 @@ export function describeReadFailure(name: string, err: unknown): LogObjectReadEr
   const error = err as { name?: string; message?: string; $metadata?: unknown };
   // AWS SDK errors carry their code in `name` ("NoSuchKey"); say it, since the message alone is vague.
   const reason = error?.$metadata && error.name ? `${error.name}: ${error.message}` : (error?.message ?? String(err));
-  return new LogObjectReadError(`${name}: ${reason}${hint ? ` (${hint})` : ''}`, { cause: err });
+  const explained = `${reason}${hint ? ` (${hint})` : ''}`;
+  return new LogObjectReadError(`${name}: ${explained}`, { cause: err, reason: explained });
 }
 
 /** What reading a log file gave when it broke part-way: the alerts found before, and why it stopped. */

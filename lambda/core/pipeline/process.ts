@@ -71,6 +71,7 @@ export const DEFAULT_SAFETY_MARGIN_MS = 30_000;
 export const DEFAULT_PUBLISH_RESERVE_MS = 15_000;
 
 const s3Uri = (ref: ObjectRef): string => `s3://${ref.bucket}/${ref.key}`;
+const emptyResult = (ref: ObjectRef): ObjectResult => ({ bucket: ref.bucket, key: ref.key, records: 0, acmRecords: 0, alerts: 0, published: 0, duplicates: 0 });
 
 interface InvocationState {
   /** Dedupe keys handled in this invocation. */
@@ -184,7 +185,7 @@ async function processLogObject(
   state: InvocationState,
 ): Promise<{ result: ObjectResult; published: readonly Alert[] }> {
   const name = s3Uri(ref);
-  const empty = { bucket: ref.bucket, key: ref.key, records: 0, acmRecords: 0, alerts: 0, published: 0, duplicates: 0 };
+  const empty = emptyResult(ref);
   const deadline = new AbortController();
   const timeLeft = options.remainingTimeMs?.();
   const timer =
@@ -232,7 +233,7 @@ async function processLogObject(
 
   const reasons = [...new Set(outcome.failed.map((failure) => failure.reason))].join('; ');
   const errors = [
-    ...(analysis.error ? [analysis.error.message.slice(name.length + 2)] : []),
+    ...(analysis.error ? [analysis.error.reason] : []),
     ...(outcome.failed.length ? [`${outcome.failed.length} of ${messages.length} alerts could not be published (${reasons})`] : []),
     ...(analysis.unbuilt.length ? [`${analysis.unbuilt.length} alerts could not be built (${[...new Set(analysis.unbuilt)].join(', ')})`] : []),
     ...(busy ? [`${plural(busy, 'alert')} being published by another invocation at the same time; the retry sends whatever it did not`] : []),
@@ -272,7 +273,7 @@ export async function processS3Event(ports: ProcessPorts, event: unknown, option
     if (options.remainingTimeMs && options.remainingTimeMs() < margin) {
       const error = `${s3Uri(ref)}: not started, the invocation was about to time out`;
       ports.logger.warn('log object not started', { bucket: ref.bucket, key: ref.key, remainingMs: options.remainingTimeMs() });
-      objects.push({ bucket: ref.bucket, key: ref.key, records: 0, acmRecords: 0, alerts: 0, published: 0, duplicates: 0, error });
+      objects.push({ ...emptyResult(ref), error });
       continue;
     }
     const outcome = await processLogObject(ports, ref, options, state);
