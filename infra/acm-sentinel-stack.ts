@@ -14,9 +14,6 @@ export interface AcmSentinelStackProps extends StackProps {
   readonly settings: SentinelSettings;
 }
 
-// Read-only calls are never in a write-only trail; names are the only hint synth time has.
-const LOOKS_READ_ONLY = /^(Get|Describe|List|Head)[A-Z]/;
-
 /**
  * acm-sentinel: CloudTrail log files → function → alert topic → email and Slack, with alarms on
  * the function's failures, and on its silence, sent to the same topic.
@@ -92,15 +89,6 @@ export class AcmSentinelStack extends Stack {
         'The Slack webhook receives alerts only, and there are no alertEmails and no Amazon Q Developer channel: the alarms on failures reach no one. Add alertEmails, or subscribe something to the topic (output AlertTopicArn).',
       );
     }
-    if (settings.trail.kind === 'new') {
-      for (const event of settings.ruleConfig.additionalEvents.filter((e) => LOOKS_READ_ONLY.test(e.eventName))) {
-        Annotations.of(this).addWarningV2(
-          'acm-sentinel:readOnlyEventOnWriteOnlyTrail',
-          `ruleConfig.additionalEvents names ${event.eventName}, which looks read-only; the new trail records write events only. Use an existing trail that records all management events (trailBucketName).`,
-        );
-      }
-    }
-
     new CfnOutput(this, 'AlertTopicArn', {
       value: this.alertTopic.topic.topicArn,
       description: 'Subscribe more endpoints here; every alert and alarm is published to it.',

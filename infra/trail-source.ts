@@ -193,9 +193,9 @@ export class TrailSource extends Construct {
       isMultiRegionTrail: true,
       includeGlobalServiceEvents: true,
       enableFileValidation: true,
-      // Every call the rule pack watches is a write; a second trail in an account is billed per
-      // event, and read events are most of them.
-      managementEvents: cloudtrail.ReadWriteType.WRITE_ONLY,
+      // Read events too: GetAcmeExternalAccountBindingCredentials, a critical rule, is a read.
+      // The first trail's copy of management events is free; a second trail's is billed per event.
+      managementEvents: cloudtrail.ReadWriteType.ALL,
     });
     return { bucket, key, trail };
   }

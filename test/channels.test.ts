@@ -99,6 +99,8 @@ describe('every sample through every channel', () => {
     ['acm-export-certificate.denied.json'],
     ['acm-import-certificate.bare.json'],
     ['acm-pca-delete-certificate-authority.json'],
+    ['acm-get-acme-external-account-binding-credentials.json'],
+    ['acm-pca-issue-certificate.subordinate-ca.json'],
     ['storm-summary'],
     ['hostile-markup'],
     ['hostile-markup-2'],

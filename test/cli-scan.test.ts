@@ -45,7 +45,11 @@ describe('acm-sentinel scan', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('CRITICAL acm-export-certificate');
     expect(stdout).toContain('tried ExportCertificate on certificate');
+    expect(stdout).toContain('CRITICAL acm-get-acme-eab-credentials');
     for (const marker of SECRET_MARKERS) expect(stdout + stderr).not.toContain(marker);
+    const json = await run('scan', path.join(ROOT, 'events'), '--format', 'json');
+    expect(json.code).toBe(0);
+    for (const marker of SECRET_MARKERS) expect(json.stdout + json.stderr).not.toContain(marker);
   });
 
   it.each([

@@ -277,6 +277,22 @@ describe('redactString: hex, byte lists, JSON members', () => {
     expect(redactString('{"password": null}')).toBe('{"password": null}');
   });
 
+  it('redacts ACME MAC keys and account keys written as text, under any name and case, short ones too', () => {
+    expect(redactString('macKey=abc123 keyId=kid-1')).toBe(`macKey=${REDACTED} keyId=kid-1`);
+    expect(redactString('{"MacKey":"abc123","KeyId":"kid-1"}')).toBe(`{"MacKey":"${REDACTED}","KeyId":"kid-1"}`);
+    expect(redactString("HMAC_KEY: 'abc123'")).toBe(`HMAC_KEY: '${REDACTED}'`);
+    expect(redactString('account_key = abc123;')).toBe(`account_key = ${REDACTED};`);
+    expect(redactString('certbot register --eab-kid kid-1 --eab-hmac-key abc123 --server https://acme.example')).toBe(
+      `certbot register --eab-kid kid-1 --eab-hmac-key ${REDACTED} --server https://acme.example`,
+    );
+    expect(redactString('acme.sh --register-account --eab-kid kid-1 --EAB-HMAC-KEY=abc123')).toBe(`acme.sh --register-account --eab-kid kid-1 --EAB-HMAC-KEY=${REDACTED}`);
+    expect(redactString('lego --eab --kid kid-1 --hmac "abc 123" run')).toBe(`lego --eab --kid kid-1 --hmac ${REDACTED} run`);
+  });
+
+  it('keeps flags that only look like secret flags', () => {
+    for (const text of ['aws secretsmanager get-secret-value --secret-id prod/db', 'docker login --password-stdin', 'tool --password --verbose']) expect(redactString(text)).toBe(text);
+  });
+
   it("replaces CloudTrail's HIDDEN_DUE_TO_SECURITY_REASONS placeholder", () => {
     expect(redactString('privateKey=HIDDEN_DUE_TO_SECURITY_REASONS')).toBe(`privateKey=${REDACTED}`);
   });
@@ -329,12 +345,20 @@ describe('redactDeep', () => {
   it.each([
     'privateKey', 'private_key', 'PrivateKeyPem', 'passphrase', 'Password', 'secret', 'secretKey', 'SECRET_KEY', 'macKey', 'mac_key', 'hmacKey',
     'eab-hmac-key', 'credentials', 'credential', 'keyMaterial', 'plaintext', 'certificate', 'certificateChain', 'csr', 'secretAccessKey', 'sessionToken',
+    'MacKey', 'MACKEY', 'HmacKey', 'HMAC_KEY', 'eabMacKey', 'EabHmacKey', 'eab_hmac_key', 'hmacSecret', 'accountKey', 'AccountKey', 'acme_account_key', 'accountKeyPem', 'eabKey',
   ])('redacts the whole value of a field named %s, whatever its type', (name) => {
     for (const value of ['short', 42, true, { nested: 'x' }, ['a', 'b'], '']) expect(redactDeep({ [name]: value })).toEqual({ [name]: REDACTED });
     expect(redactDeep({ [name]: null })).toEqual({ [name]: null });
   });
 
-  it.each(['certificateArn', 'certificateAuthorityArn', 'domainName', 'idempotencyToken', 'keyAlgorithm', 'secretId', 'nextToken'])('keeps a field named %s', (name) => {
+  it('redacts the value of a tag or name/value pair whose name means a secret, and keeps other tags', () => {
+    const tags = [{ key: 'eab_hmac_key', value: 'short1' }, { Key: 'MacKey', Value: 'short2' }, { Name: 'password', Value: 'short3' }, { key: 'team', value: 'edge' }];
+    expect(redactDeep({ tags })).toEqual({
+      tags: [{ key: 'eab_hmac_key', value: REDACTED }, { Key: 'MacKey', Value: REDACTED }, { Name: 'password', Value: REDACTED }, { key: 'team', value: 'edge' }],
+    });
+  });
+
+  it.each(['certificateArn', 'certificateAuthorityArn', 'domainName', 'idempotencyToken', 'keyAlgorithm', 'secretId', 'nextToken', 'keyId', 'acmeExternalAccountBindingArn', 'accountUrl'])('keeps a field named %s', (name) => {
     expect(redactDeep({ [name]: 'value-1' })).toEqual({ [name]: 'value-1' });
   });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -61,8 +62,15 @@ export function record(overrides: Partial<CloudTrailRecord> = {}): CloudTrailRec
 }
 
 /** Strings that must never leave acm-sentinel: the secret material of every sample record. */
+/**
+ * The made-up ACME MAC key in events/records (the `.cleartext` GetAcmeExternalAccountBindingCredentials
+ * response and the `.leaked-mac-key` tags): 64 bytes of SHA-512 in base64url, as EAB MAC keys are written.
+ */
+export const FAKE_MAC_KEY = createHash('sha512').update('acm-sentinel fake EAB MAC key').digest('base64url');
+
 export const SECRET_MARKERS = [
   'HIDDEN_DUE_TO_SECURITY_REASONS',
+  FAKE_MAC_KEY.slice(0, 16),
   '-----BEGIN',
   'base64 certificate',
   '"hb"',

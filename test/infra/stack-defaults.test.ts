@@ -32,7 +32,7 @@ describe('the default stack: a new trail', () => {
       IsLogging: true,
       KMSKeyId: getAtt('TrailSourceLogFilesKey'),
       S3BucketName: ref('TrailSourceBucket'),
-      EventSelectors: [{ IncludeManagementEvents: true, ReadWriteType: 'WriteOnly' }],
+      EventSelectors: [{ IncludeManagementEvents: true, ReadWriteType: 'All' }],
     });
     template.hasResource('AWS::KMS::Key', {
       Properties: { EnableKeyRotation: true, Description: Match.stringLikeRegexp('CloudTrail log files') },

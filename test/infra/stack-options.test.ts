@@ -162,14 +162,6 @@ describe('rule configuration', () => {
     });
   });
 
-  it('warns when a new write-only trail could never record an additional read-only event', () => {
-    const additionalEvents = [{ eventSource: 'acm.amazonaws.com', eventName: 'GetCertificate', severity: 'low' }];
-    const { stack } = build({ ruleConfig: { additionalEvents } });
-    Annotations.fromStack(stack).hasWarning('/AcmSentinel', Match.stringLikeRegexp('GetCertificate.*write events only'));
-    const existing = build({ trailBucketName: 'org-trail-logs', ruleConfig: { additionalEvents } });
-    Annotations.fromStack(existing.stack).hasNoWarning('/AcmSentinel', Match.stringLikeRegexp('GetCertificate'));
-  });
-
   it("refuses a configuration too large for the function's environment", () => {
     const ignorePrincipals = Array.from({ length: 80 }, (_, i) => `arn:aws:iam::111122223333:role/some-long-role-name-number-${i}`);
     expect(() => build({ ruleConfig: { ignorePrincipals } })).toThrow(/context "ruleConfig".*4 KB/);

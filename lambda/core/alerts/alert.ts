@@ -7,12 +7,21 @@ import type { EffectiveRule } from '../rules/evaluate';
 import type { Actor, Alert, CloudTrailRecord } from '../types';
 import { detailsOf, eventIdOf, field, FIELD_BUDGETS, MAX_RESOURCES, objectAt, setField, textOf } from './fields';
 
-const ARN_FIELDS = ['certificateArn', 'certificateAuthorityArn', 'resourceArn'] as const;
+const ARN_FIELDS = [
+  'certificateArn', 'certificateAuthorityArn', 'resourceArn',
+  'acmeEndpointArn', 'acmeExternalAccountBindingArn', 'acmeDomainValidationArn',
+] as const;
 
-/** Certificate and CA ARNs the call touched, from the request, the response and `resources`; redacted and cut. */
+/**
+ * Certificate, CA and ACME resource ARNs the call touched, from the request, the response (and
+ * an object one level into it, such as CreateAcmeExternalAccountBinding's `externalAccountBinding`)
+ * and `resources`; redacted and cut.
+ */
 function resourcesOf(record: CloudTrailRecord): string[] {
   const found = new Set<string>();
-  for (const source of [record.requestParameters, record.responseElements]) {
+  const response = objectAt(record.responseElements);
+  const nested = Object.values(response).filter((value) => typeof value === 'object' && value !== null && !Array.isArray(value));
+  for (const source of [record.requestParameters, response, ...nested.slice(0, 4)]) {
     const fields = objectAt(source);
     for (const name of ARN_FIELDS) {
       const value = fields[name];
@@ -75,7 +84,7 @@ function linksFor(eventId: string, recordRegion: string, resources: readonly str
   const links: Alert['links'] = {
     cloudTrail: consoleUrl(region, `cloudtrailv2/home?region=${region}#/events/${uriPart(eventId)}`),
   };
-  const certificate = resources.find((arn) => /^arn:aws[a-z-]*:acm:/.test(arn));
+  const certificate = resources.find((arn) => /^arn:aws[a-z-]*:acm:[^:]*:[^:]*:certificate\//.test(arn));
   const authority = resources.find((arn) => /^arn:aws[a-z-]*:acm-pca:[^:]*:[^:]*:certificate-authority\//.test(arn));
   if (certificate) {
     const certRegion = regionOf(certificate) ?? region;

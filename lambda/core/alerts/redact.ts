@@ -28,6 +28,7 @@ const SECRET_NAMES = new Set(['certificate', 'certificatechain', 'csr', 'secret'
 const SECRET_NAME_PARTS = [
   'privatekey', 'passphrase', 'password', 'passwd', 'secretkey', 'secretaccesskey', 'sessiontoken', 'clientsecret', 'mackey', 'keymaterial', 'plaintext',
   'privkey', 'privatepem', 'privatedata', 'secretvalue', 'secretstring', 'sharedsecret', 'apisecret', 'credentialvalue', 'signingkey', 'hmackey',
+  'accountkey', 'eabkey', 'hmacsecret', 'macsecret',
 ];
 /** RFC 7517/7518 private members of a JSON Web Key. */
 const JWK_PRIVATE_MEMBERS = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth']);
@@ -811,7 +812,9 @@ function jsonMemberSpans(text: string): number[] {
 // Secrets written as text: `passphrase=…`, `password: …`, AWS's `Value '…' at 'passphrase'`, `\x30\x77…`
 
 // Every quantifier is bounded, so matching stays linear whatever the text.
-const ASSIGNED = /(?<![A-Za-z0-9])(pass(?:phrase|word|wd)?|pwd|secret(?:[_-]?(?:key|value|string))?|private[_-]?key|priv[_-]?key|api[_-]?(?:key|secret)|mac[_-]?key|hmac[_-]?key|client[_-]?secret|signing[_-]?key)["']?[ \t]{0,3}[:=][ \t]{0,3}(?!(?:null|true|false)(?![\w-]))(?:"([^"\n]{1,1024})"|'([^'\n]{1,1024})'|([^\s"',;)\]}]{1,1024}))/gi;
+const ASSIGNED = /(?<![A-Za-z0-9])(pass(?:phrase|word|wd)?|pwd|secret(?:[_-]?(?:key|value|string))?|private[_-]?key|priv[_-]?key|api[_-]?(?:key|secret)|mac[_-]?key|hmac[_-]?key|account[_-]?key|client[_-]?secret|signing[_-]?key)["']?[ \t]{0,3}[:=][ \t]{0,3}(?!(?:null|true|false)(?![\w-]))(?:"([^"\n]{1,1024})"|'([^'\n]{1,1024})'|([^\s"',;)\]}]{1,1024}))/gi;
+/** Command-line flags that take a secret after a space: certbot's and acme.sh's `--eab-hmac-key KEY`, `--password X`. */
+const SECRET_FLAG = /(?<![A-Za-z0-9-])--(?:eab-)?(?:hmac-key|mac-key|hmac|password|passphrase|private-key|secret)(?:[ \t]{1,3}|=)(?!-)("[^"\n]{1,1024}"|'[^'\n]{1,1024}'|[^\s"',;)\]}]{1,1024})/gi;
 const VALUE_AT = /Value '([^']{1,1024})' at '([A-Za-z0-9_.[\]-]{1,256})'/g;
 const HEX_ESCAPES = /(?:\\x[0-9A-Fa-f]{2}){16}(?:\\x[0-9A-Fa-f]{2}){0,4096}/g;
 
@@ -821,6 +824,11 @@ function assignedSpans(text: string): number[] {
   for (const match of text.matchAll(ASSIGNED)) {
     const value = match[2] ?? match[3] ?? match[4]!;
     const start = match.index! + match[0].length - value.length - (match[4] === undefined ? 1 : 0);
+    spans.push(start, start + value.length);
+  }
+  for (const match of text.matchAll(SECRET_FLAG)) {
+    const value = match[1]!;
+    const start = match.index! + match[0].length - value.length;
     spans.push(start, start + value.length);
   }
   for (const match of text.matchAll(VALUE_AT)) {
@@ -889,6 +897,19 @@ function isByteArray(value: readonly unknown[]): boolean {
 
 const capped = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max)}…` : text);
 
+/**
+ * For a tag or name/value pair whose name means a secret (`{"key": "eab_hmac_key", "value": …}`,
+ * `{"Name": "password", "Value": …}`), the field holding the value; otherwise undefined.
+ */
+function secretTagValueField(object: Record<string, unknown>): string | undefined {
+  for (const [nameField, valueField] of TAG_FIELDS) {
+    const name = object[nameField];
+    if (typeof name === 'string' && Object.hasOwn(object, valueField) && isSecretName(name)) return valueField;
+  }
+  return undefined;
+}
+const TAG_FIELDS: ReadonlyArray<[string, string]> = [['key', 'value'], ['Key', 'Value'], ['name', 'value'], ['Name', 'Value']];
+
 /** Redacts `value` by name, structure and content; recursion only over object depth, at most {@link MAX_DEPTH}. */
 function walk(value: unknown, depth: number, maxString: number): unknown {
   if (typeof value === 'string') return capped(redactString(value), maxString);
@@ -903,9 +924,10 @@ function walk(value: unknown, depth: number, maxString: number): unknown {
     }
     if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || isByteBuffer(value)) return REDACTED;
     const jwk = Object.hasOwn(value, 'kty');
+    const tagged = secretTagValueField(value as Record<string, unknown>);
     const entries: [string, unknown][] = [];
     for (const [field, fieldValue] of Object.entries(value)) {
-      const secret = fieldValue !== null && fieldValue !== undefined && (isSecretName(field) || (jwk && JWK_PRIVATE_MEMBERS.has(field)));
+      const secret = fieldValue !== null && fieldValue !== undefined && (isSecretName(field) || field === tagged || (jwk && JWK_PRIVATE_MEMBERS.has(field)));
       entries.push([redactString(field), secret ? REDACTED : walk(fieldValue, depth + 1, maxString)]);
     }
     // fromEntries defines own properties, so a `__proto__` key stays a plain field

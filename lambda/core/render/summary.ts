@@ -5,11 +5,21 @@ import type { Encode } from './untrusted';
 
 const ACTIONS: ReadonlyMap<string, string> = new Map(DEFAULT_RULES.map((rule) => [rule.id, rule.action]));
 
-/** A short label for a certificate or CA ARN: `certificate 1234…` or the CA id, the id encoded for the channel. */
+const ACME_KINDS: ReadonlyArray<[RegExp, string]> = [
+  [/\/acme-external-account-binding\/[^/]+$/, 'ACME external account binding'],
+  [/\/acme-domain-validation\/[^/]+$/, 'ACME domain validation'],
+  [/^arn:[^:]*:acm:[^:]*:[^:]*:acme-endpoint\/[^/]+$/, 'ACME endpoint'],
+];
+
+/** A short label for a certificate, CA or ACME ARN: `certificate 1234…`, `ACME endpoint …` or the CA id, the id encoded for the channel. */
 export function resourceLabel(arn: string, encode: Encode): string {
   const id = arn.split('/').pop() || arn;
   if (/^arn:[^:]*:acm:[^:]*:[^:]*:certificate\//.test(arn)) return `certificate ${encode(id)}`;
   if (/^arn:[^:]*:acm-pca:[^:]*:[^:]*:certificate-authority\/[^/]+\/certificate\//.test(arn)) return `certificate ${encode(id)}`;
+  if (/^arn:[^:]*:acm:[^:]*:[^:]*:acme-endpoint\//.test(arn)) {
+    const kind = ACME_KINDS.find(([pattern]) => pattern.test(arn));
+    if (kind) return `${kind[1]} ${encode(id)}`;
+  }
   return encode(id);
 }
 

@@ -35,8 +35,19 @@ function valueAt(record: unknown, path: string): unknown {
   return value;
 }
 
-function conditionsHold(record: CloudTrailRecord, conditions: readonly RuleCondition[] | undefined): boolean {
-  return (conditions ?? []).every((condition) => valueAt(record, condition.path) === condition.equals);
+type RecordTest = (record: CloudTrailRecord) => boolean;
+
+/** One test for all of a rule's conditions; globs are compiled once, here. */
+function compileConditions(conditions: readonly RuleCondition[] | undefined): RecordTest {
+  const tests = (conditions ?? []).map((condition): RecordTest => {
+    if ('equals' in condition) return (record) => valueAt(record, condition.path) === condition.equals;
+    const globs = condition.matches.map(compileGlob);
+    return (record) => {
+      const value = valueAt(record, condition.path);
+      return typeof value === 'string' && globs.some((matches) => matches(value));
+    };
+  });
+  return (record) => tests.every((test) => test(record));
 }
 
 function additionalRule(event: RuleConfig['additionalEvents'][number]): EffectiveRule {
@@ -65,11 +76,12 @@ export function createRuleEngine(config: RuleConfig, baseRules: readonly AlertRu
       .map((rule) => ({ ...rule, severity: config.severityOverrides[rule.id] ?? rule.severity })),
     ...config.additionalEvents.map(additionalRule),
   ];
-  const index = new Map<string, EffectiveRule[]>();
+  const index = new Map<string, Array<{ rule: EffectiveRule; holds: RecordTest }>>();
   for (const rule of rules) {
+    const holds = compileConditions(rule.when);
     for (const eventName of rule.eventNames) {
       const list = index.get(key(rule.eventSource, eventName)) ?? [];
-      list.push(rule);
+      list.push({ rule, holds });
       index.set(key(rule.eventSource, eventName), list);
     }
   }
@@ -81,7 +93,7 @@ export function createRuleEngine(config: RuleConfig, baseRules: readonly AlertRu
     evaluate(record) {
       const candidates = index.get(key(record.eventSource, record.eventName));
       if (!candidates) return undefined;
-      const rule = candidates.find((candidate) => conditionsHold(record, candidate.when));
+      const rule = candidates.find((candidate) => candidate.holds(record))?.rule;
       if (!rule) return { alert: false, reason: 'condition-not-met' };
       if (record.errorCode && !config.alertOnFailedCalls) return { alert: false, reason: 'failed-call' };
       const identity = record.userIdentity;
