@@ -8,6 +8,14 @@ export class ConfigError extends Error {
   }
 }
 
+/** An invocation's event (or one SQS message of it) is not a shape the function handles; the message names the shape it saw. */
+export class UnsupportedEventError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'UnsupportedEventError';
+  }
+}
+
 /** A log file could not be read, decompressed or parsed. */
 export class LogObjectReadError extends Error {
   /** What went wrong and what to do, without the object's name (the message leads with it). */

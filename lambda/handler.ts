@@ -13,7 +13,7 @@ import { createPowertoolsLogger } from './adapters/powertools-logger';
 import { S3LogReader } from './adapters/s3-log-reader';
 import { SnsAlertPublisher } from './adapters/sns-publisher';
 import { loadConfig, type Config } from './config';
-import { failureOf, processS3Event, type EventResult, type ProcessPorts } from './core/pipeline/process';
+import { failureOf, processEvent, type EventResult, type ProcessPorts } from './core/pipeline/process';
 import { createRuleEngine, type RuleEngine } from './core/rules/evaluate';
 
 const SERVICE = 'acm-sentinel';
@@ -59,6 +59,8 @@ function init(): Runtime {
 export interface HandlerSummary {
   objects: Array<{ bucket: string; key: string; records: number; acmRecords: number; alerts: number; published: number; duplicates: number; error?: string }>;
   skipped: Array<{ bucket: string; key: string; reason: string }>;
+  /** SQS messages that could not be understood, each with the shape it had. */
+  unreadable: string[];
   published: number;
 }
 
@@ -66,6 +68,7 @@ function summarize(result: EventResult): HandlerSummary {
   return {
     objects: result.objects.map((object) => ({ ...object })),
     skipped: result.skipped.map((skip) => ({ ...skip })),
+    unreadable: [...result.unreadable],
     published: result.published.length,
   };
 }
@@ -87,10 +90,20 @@ function emitMetrics(result: EventResult): void {
   metrics.publishStoredMetrics();
 }
 
-export const handler = async (event: unknown, context?: Context): Promise<HandlerSummary> => {
+/** Lambda's partial batch response for an SQS event source mapping with `ReportBatchItemFailures`. */
+export interface SqsBatchResponse {
+  batchItemFailures: Array<{ itemIdentifier: string }>;
+}
+
+/**
+ * One invocation: every object the event names (any accepted shape), processed and published.
+ * Throws, with the summary attached, when an object failed and the event is not an SQS batch, so
+ * Lambda retries it; for an SQS batch the failed messages are listed in `batchResponse` instead.
+ */
+export async function handleEvent(event: unknown, context?: Context): Promise<{ summary: HandlerSummary; batchResponse?: SqsBatchResponse }> {
   if (context) powertools.addContext(context);
   const { config, engine, ports } = init();
-  const result = await processS3Event(ports, event, {
+  const result = await processEvent(ports, event, {
     engine,
     maxDecompressedBytes: config.maxDecompressedBytes,
     stormThreshold: config.rules.stormThreshold,
@@ -99,6 +112,16 @@ export const handler = async (event: unknown, context?: Context): Promise<Handle
   emitMetrics(result);
   const summary = summarize(result);
   const failure = failureOf(result);
+  if (result.batchItemFailures) {
+    if (failure) logger.error('some messages of the batch failed and will be retried', { error: failure.message, failedMessages: result.batchItemFailures.length });
+    return { summary, batchResponse: { batchItemFailures: result.batchItemFailures.map((itemIdentifier) => ({ itemIdentifier })) } };
+  }
   if (failure) throw Object.assign(failure, { summary });
-  return summary;
+  return { summary };
+}
+
+/** The Lambda entry point: the summary, or for an SQS batch exactly the partial batch response Lambda reads. */
+export const handler = async (event: unknown, context?: Context): Promise<HandlerSummary | SqsBatchResponse> => {
+  const { summary, batchResponse } = await handleEvent(event, context);
+  return batchResponse ?? summary;
 };

@@ -4,7 +4,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import { putObject, receiveDelivered, startSandbox, type LocalSandbox } from '../lambda/local/sandbox';
-import { record, s3RecordIn, SECRET_MARKERS } from './support';
+import { record, s3Handler, type S3Handler, s3RecordIn, SECRET_MARKERS } from './support';
 
 const BUCKET = 'trail-bucket';
 const PREFIX = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/03/14/';
@@ -35,13 +35,13 @@ const objects: Record<string, Buffer> = {
 };
 
 let sandbox: LocalSandbox;
-let handler: typeof import('../lambda/handler').handler;
+let handler: S3Handler;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   sandbox = await startSandbox();
   Object.assign(process.env, sandbox.handlerEnv, { POWERTOOLS_LOG_LEVEL: 'SILENT', MAX_DECOMPRESSED_BYTES: String(MAX_BYTES) });
-  ({ handler } = require('../lambda/handler') as typeof import('../lambda/handler'));
+  handler = s3Handler();
   for (const [name, body] of Object.entries(objects)) await putObject(sandbox, BUCKET, `${PREFIX}${name}`, body);
 });
 afterAll(async () => {

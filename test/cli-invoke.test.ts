@@ -45,6 +45,32 @@ afterEach(() => {
   expect(emulatorPids()).toEqual([]);
 });
 
+describe('acm-sentinel invoke on every event shape', () => {
+  const delivered = (event: string) => {
+    const { status, stdout, stderr } = cli('invoke', path.join(ROOT, 'events', event), '--format', 'json');
+    expect({ event, status, stderr: status === 0 ? '' : stderr }).toEqual({ event, status: 0, stderr: '' });
+    return stdout.trim().split('\n').map((line) => JSON.parse(line) as { eventId: string; ruleId: string }).map((alert) => `${alert.ruleId} ${alert.eventId}`).sort();
+  };
+
+  it('delivers the same alerts for S3 events through SNS, CloudTrail notifications and SQS as for the plain S3 event', () => {
+    const plain = delivered('s3-put.json');
+    expect(plain).toHaveLength(5);
+    for (const event of ['sns-s3-put.json', 'sns-cloudtrail-notification.json', 'sqs-s3-put.json', 'sqs-mixed.json']) expect({ event, alerts: delivered(event) }).toEqual({ event, alerts: plain });
+    expect(delivered('eventbridge-object-created.json')).toEqual(delivered('s3-put-single.json'));
+  });
+
+  it('refuses a CloudTrail log file or an unknown document with the shape it saw, exit 2', () => {
+    const log = cli('invoke', path.join(ROOT, 'events', 'records', 'acm-delete-certificate.json'));
+    expect(log.status).toBe(2);
+    expect(log.stderr).toContain('a CloudTrail log (Records of API calls), not an event that names log files; scan it with `acm-sentinel scan FILE`');
+    const odd = path.join(dir, 'odd.json');
+    writeFileSync(odd, '{"foo":"bar"}');
+    const unknown = cli('invoke', odd);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain(`${odd}: not an event acm-sentinel handles: an object with keys "foo"`);
+  });
+});
+
 describe('acm-sentinel demo', () => {
   it('runs the real handler on the bundled samples and shows each alert as email and chat card', () => {
     const { status, stdout, stderr } = cli('demo');
@@ -123,7 +149,7 @@ describe('acm-sentinel invoke', () => {
   it('exits 2 when the event file cannot be read', () => {
     const { status, stderr } = cli('invoke', path.join(dir, 'no-such-event.json'));
     expect(status).toBe(2);
-    expect(stderr).toContain('no-such-event.json: cannot read the S3 event (ENOENT)');
+    expect(stderr).toContain('no-such-event.json: cannot read the event (ENOENT)');
   });
 
   it('leaves no emulator behind when the command is killed mid-run', async () => {

@@ -15,7 +15,7 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDbDedupeStore } from '../lambda/adapters/dynamodb-dedupe-store';
 import { SnsAlertPublisher } from '../lambda/adapters/sns-publisher';
-import { processS3Event } from '../lambda/core/pipeline/process';
+import { processEvent } from '../lambda/core/pipeline/process';
 import type { PublishOutcome } from '../lambda/core/ports';
 import { createRuleEngine } from '../lambda/core/rules/evaluate';
 import { DEFAULT_RULE_CONFIG } from '../lambda/core/rules/rule-config';
@@ -265,7 +265,7 @@ describe('a publish whose outcome is unknown', () => {
       new SNSClient({ ...CLIENT, endpoint: sns.url, maxAttempts: 1, requestHandler: { requestTimeout: 300, throwOnRequestTimeout: true } }),
       sandbox.topicArn,
     );
-    const first = await processS3Event({ reader, publisher: silent, logger, dedupe: store }, event, { engine });
+    const first = await processEvent({ reader, publisher: silent, logger, dedupe: store }, event, { engine });
     sns.server.closeAllConnections();
     sns.server.close();
     expect(first.objects[0]!.error).toMatch(/5 of 5 alerts could not be published/);
@@ -273,7 +273,7 @@ describe('a publish whose outcome is unknown', () => {
 
     const sent: Alert[] = [];
     const recording = { publish: async (alerts: readonly Alert[]): Promise<PublishOutcome> => (sent.push(...alerts), { published: alerts, failed: [] }) };
-    const retry = await processS3Event({ reader, publisher: recording, logger, dedupe: store }, event, { engine });
+    const retry = await processEvent({ reader, publisher: recording, logger, dedupe: store }, event, { engine });
     expect(sent).toEqual([]);
     expect(retry.objects[0]!.error).toMatch(/5 alerts being published by another invocation/);
   });
@@ -315,7 +315,7 @@ describe('an object that stops part-way', () => {
     const sent: Alert[] = [];
     const publisher = { publish: async (alerts: readonly Alert[]): Promise<PublishOutcome> => (sent.push(...alerts), { published: alerts, failed: [] }) };
     const started = Date.now();
-    const result = await processS3Event(
+    const result = await processEvent(
       { reader: stalled, publisher, logger: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} } },
       { Records: [s3Record('AWSLogs/111122223333/CloudTrail/us-east-1/2025/03/14/stall.json.gz')] },
       { engine: createRuleEngine(DEFAULT_RULE_CONFIG), stormThreshold: 0, remainingTimeMs: () => 1_500 - (Date.now() - started), safetyMarginMs: 500, publishReserveMs: 1_000 },

@@ -11,7 +11,7 @@ const { handler } = require('../lambda/handler') as typeof import('../lambda/han
 process.stdout.write('ready\n');
 process.stdin.once('data', () => {
   handler(event).then(
-    (summary) => process.stdout.write(`${JSON.stringify({ ok: true, summary })}\n`),
+    (summary: unknown) => process.stdout.write(`${JSON.stringify({ ok: true, summary })}\n`),
     (err: Error & { summary?: unknown }) => process.stdout.write(`${JSON.stringify({ ok: false, error: err.message, summary: err.summary })}\n`),
   ).finally(() => process.exit(0));
 });

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { putObject, receiveDelivered, startSandbox, type LocalSandbox } from '../lambda/local/sandbox';
-import { record, RECORDS_DIR, s3RecordIn, SECRET_MARKERS } from './support';
+import { record, RECORDS_DIR, s3Handler, type S3Handler, s3RecordIn, SECRET_MARKERS } from './support';
 
 const BUCKET = 'trail-bucket';
 const PREFIX = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/03/14/';
@@ -14,13 +14,13 @@ const fixture = (name: string) => readFileSync(path.join(RECORDS_DIR, name));
 const s3Record = s3RecordIn(BUCKET);
 
 let sandbox: LocalSandbox;
-let handler: typeof import('../lambda/handler').handler;
+let handler: S3Handler;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   sandbox = await startSandbox();
   Object.assign(process.env, sandbox.handlerEnv, { POWERTOOLS_LOG_LEVEL: 'SILENT' });
-  ({ handler } = require('../lambda/handler') as typeof import('../lambda/handler'));
+  handler = s3Handler();
 });
 
 afterAll(async () => {
@@ -33,6 +33,27 @@ beforeEach(async () => {
 });
 
 describe('handler end to end', () => {
+  it('answers an SQS batch with the ids of the messages to retry: a missing object and a message it cannot read, not the others', async () => {
+    await putObject(sandbox, BUCKET, `${PREFIX}queued.json.gz`, gzipSync(JSON.stringify({ Records: [record({ eventID: 'queued-1' })] })));
+    const message = (messageId: string, body: unknown) => ({ eventSource: 'aws:sqs', messageId, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const { handler: lambdaHandler } = require('../lambda/handler') as typeof import('../lambda/handler');
+
+    const response = await lambdaHandler({
+      Records: [
+        message('m-good', { Records: [s3Record(`${PREFIX}queued.json.gz`)] }),
+        message('m-missing', { Type: 'Notification', Message: JSON.stringify({ s3Bucket: BUCKET, s3ObjectKey: [`${PREFIX}gone.json.gz`] }) }),
+        message('m-odd', { hello: 'world' }),
+      ],
+    });
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-missing' }, { itemIdentifier: 'm-odd' }] });
+    expect((await receiveDelivered(sandbox)).map((d) => d.alert.eventId)).toEqual(['queued-1']);
+  });
+
+  it('fails loudly, naming the shape, on an event it does not understand', async () => {
+    await expect(handler({ detail: {}, source: 'aws.ec2' })).rejects.toThrow(/not an event acm-sentinel handles: an object with keys "detail", "source"/);
+  });
+
   it('streams gzipped logs from S3 and delivers one alert per sensitive call through SNS', async () => {
     // Prepare
     const mixed = { Records: [record({ eventSource: 'ec2.amazonaws.com', eventName: 'DescribeInstances', eventID: 'e1' }), record({ eventID: 'delete-1' })] };
@@ -120,7 +141,7 @@ describe('handler end to end', () => {
   });
 
   it('does nothing for the s3:TestEvent sent when the notification is configured', async () => {
-    expect(await handler({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2025-03-14T08:00:00.000Z', Bucket: BUCKET })).toEqual({ objects: [], skipped: [], published: 0 });
+    expect(await handler({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2025-03-14T08:00:00.000Z', Bucket: BUCKET })).toEqual({ objects: [], skipped: [], unreadable: [], published: 0 });
     expect(await receiveDelivered(sandbox)).toEqual([]);
   });
 });

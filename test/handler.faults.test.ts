@@ -9,7 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { record } from './support';
+import { record, s3Handler, type S3Handler } from './support';
 
 const s3Mock = mockClient(S3Client);
 const snsMock = mockClient(SNSClient);
@@ -21,13 +21,13 @@ const logWith = (...ids: string[]) => gzipSync(JSON.stringify({ Records: ids.map
 const awsError = (name: string, message: string, extra: Record<string, unknown> = {}) =>
   Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: 403 }, ...extra });
 
-let handler: typeof import('../lambda/handler').handler;
+let handler: S3Handler;
 const savedEnv = { ...process.env };
 
 beforeAll(() => {
   // Storm folding off: these tests count one SNS entry per alert.
   Object.assign(process.env, { ACM_SENTINEL_CONFIG: JSON.stringify({ stormThreshold: 0 }), ALERT_TOPIC_ARN: TOPIC, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', POWERTOOLS_LOG_LEVEL: 'SILENT' });
-  ({ handler } = require('../lambda/handler') as typeof import('../lambda/handler'));
+  handler = s3Handler();
 });
 afterAll(() => {
   process.env = savedEnv;

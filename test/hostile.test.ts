@@ -21,7 +21,7 @@ import { DEFAULT_RULE_CONFIG } from '../lambda/core/rules/rule-config';
 import type { Alert, CloudTrailRecord } from '../lambda/core/types';
 import { putObject, receiveDelivered, startSandbox, type LocalSandbox } from '../lambda/local/sandbox';
 import { emailProblems, forbiddenCharacters, leakedSecrets, liveLinks, liveMrkdwn, mrkdwnTexts, slackProblems, terminalProblems } from './channel-checks';
-import { record as baseRecord, ROOT, SECRET_MARKERS } from './support';
+import { record as baseRecord, ROOT, s3Handler, SECRET_MARKERS } from './support';
 
 const EVENTS = path.join(ROOT, 'events');
 const HOSTILE_EVENT = path.join(EVENTS, 's3-put-hostile.json');
@@ -80,7 +80,7 @@ describe('hostile log files through the real handler and SNS', () => {
       const key = decodeURIComponent(s3.object.key.replace(/\+/g, ' '));
       await putObject(sandbox, s3.bucket.name, key, readFileSync(path.join(EVENTS, 'objects', s3.bucket.name, key)));
     }
-    const { handler } = require('../lambda/handler') as typeof import('../lambda/handler');
+    const handler = s3Handler();
     const summary = await handler(event);
     expect(summary.objects.filter((object) => object.error)).toEqual([]);
 

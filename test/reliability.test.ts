@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DynamoDbDedupeStore } from '../lambda/adapters/dynamodb-dedupe-store';
 import { SnsAlertPublisher } from '../lambda/adapters/sns-publisher';
-import { failureOf, processS3Event } from '../lambda/core/pipeline/process';
+import { failureOf, processEvent } from '../lambda/core/pipeline/process';
 import type { Logger, PublishOutcome } from '../lambda/core/ports';
 import { createRuleEngine } from '../lambda/core/rules/evaluate';
 import { DEFAULT_RULE_CONFIG } from '../lambda/core/rules/rule-config';
@@ -16,7 +16,7 @@ import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { putObject, receiveDelivered, startSandbox, type LocalSandbox } from '../lambda/local/sandbox';
 import { startDynamoDb, type LocalDynamoDb } from './dynamodb-local';
-import { chunked, record, RECORDS_DIR, s3RecordIn } from './support';
+import { chunked, record, RECORDS_DIR, s3Handler, type S3Handler, s3RecordIn } from './support';
 
 const BUCKET = 'trail-bucket';
 const PREFIX = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/03/14/';
@@ -25,7 +25,7 @@ const logWith = (...ids: string[]) => gzipSync(JSON.stringify({ Records: ids.map
 
 let sandbox: LocalSandbox;
 let dynamodb: LocalDynamoDb;
-let handler: typeof import('../lambda/handler').handler;
+let handler: S3Handler;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
@@ -36,7 +36,7 @@ beforeAll(async () => {
     DEDUPE_TABLE_NAME: 'acm-sentinel-dedupe',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
-  ({ handler } = require('../lambda/handler') as typeof import('../lambda/handler'));
+  handler = s3Handler();
 });
 afterAll(async () => {
   process.env = savedEnv;
@@ -106,7 +106,7 @@ describe('the core under faults', () => {
   it('fails open when DynamoDB is unreachable: publishes, logs loudly, reports it', async () => {
     const unreachable = new DynamoDBClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 1 });
     const publisher = recordingPublisher();
-    const result = await processS3Event(
+    const result = await processEvent(
       { reader: reader({ [`${PREFIX}a.json.gz`]: logWith('a-1') }), publisher, logger, dedupe: new DynamoDbDedupeStore(unreachable, 'acm-sentinel-dedupe') },
       { Records: [s3Record(`${PREFIX}a.json.gz`)] },
       { engine },
@@ -132,14 +132,14 @@ describe('the core under faults', () => {
       },
     };
     const bodies = { [`${PREFIX}first.json.gz`]: logWith('first-1'), [`${PREFIX}second.json.gz`]: logWith('second-1') };
-    const result = await processS3Event({ reader: reader(bodies), publisher: flaky, logger }, { Records: Object.keys(bodies).map((key) => s3Record(key)) }, { engine });
+    const result = await processEvent({ reader: reader(bodies), publisher: flaky, logger }, { Records: Object.keys(bodies).map((key) => s3Record(key)) }, { engine });
     expect(sent.map((a) => a.eventId)).toEqual(['second-1']);
     expect(failureOf(result)?.message).toMatch(/1 of 2 log objects failed .*first\.json\.gz: 1 of 1 alerts could not be published \(publishing failed \(TypeError\)\)/);
     expect(failureOf(result)?.message).not.toContain('replace');
   });
 
   it('an alert SNS cannot render is reported failed, and the other alerts of the batch still go out through SNS', async () => {
-    const alerts = (await processS3Event(
+    const alerts = (await processEvent(
       { reader: reader({ [`${PREFIX}r.json.gz`]: logWith('r-1', 'r-2') }), publisher: recordingPublisher(), logger },
       { Records: [s3Record(`${PREFIX}r.json.gz`)] },
       { engine },
@@ -158,7 +158,7 @@ describe('the core under faults', () => {
     let remaining = 60_000;
     const bodies = { [`${PREFIX}1.json.gz`]: logWith('t-1'), [`${PREFIX}2.json.gz`]: logWith('t-2'), [`${PREFIX}3.json.gz`]: logWith('t-3') };
     const slowReader = { open: async (ref: { key: string }) => ((remaining -= 20_000), reader(bodies).open(ref)) };
-    const result = await processS3Event(
+    const result = await processEvent(
       { reader: slowReader, publisher, logger },
       { Records: Object.keys(bodies).map((key) => s3Record(key)) },
       { engine, remainingTimeMs: () => remaining, safetyMarginMs: 30_000 },

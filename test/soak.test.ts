@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { DynamoDbDedupeStore } from '../lambda/adapters/dynamodb-dedupe-store';
 import { S3LogReader } from '../lambda/adapters/s3-log-reader';
 import { SnsAlertPublisher } from '../lambda/adapters/sns-publisher';
-import { failureOf, processS3Event } from '../lambda/core/pipeline/process';
+import { failureOf, processEvent } from '../lambda/core/pipeline/process';
 import type { Logger } from '../lambda/core/ports';
 import { createRuleEngine } from '../lambda/core/rules/evaluate';
 import { DEFAULT_RULE_CONFIG } from '../lambda/core/rules/rule-config';
@@ -117,7 +117,7 @@ it('delivers every expected alert exactly once through faults, duplicate notific
   let retries = 0;
   for (const event of events) {
     for (let attempt = 1; ; attempt += 1) {
-      const failure = failureOf(await processS3Event(ports, event, { engine }));
+      const failure = failureOf(await processEvent(ports, event, { engine }));
       if (!failure) break;
       retries += 1;
       if (attempt === MAX_ATTEMPTS) throw failure;

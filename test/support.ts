@@ -6,6 +6,7 @@ import { analyzeLogStream } from '../lambda/core/pipeline/analyze';
 import { createRuleEngine } from '../lambda/core/rules/evaluate';
 import { DEFAULT_RULE_CONFIG, type RuleConfig } from '../lambda/core/rules/rule-config';
 import type { Alert, CloudTrailRecord } from '../lambda/core/types';
+import type { HandlerSummary } from '../lambda/handler';
 
 export const ROOT = path.join(__dirname, '..');
 export const RECORDS_DIR = path.join(ROOT, 'events', 'records');
@@ -85,3 +86,8 @@ export const encodeS3Key = (key: string): string => encodeURIComponent(key).repl
 export const s3RecordIn =
   (bucket: string) =>
   (key: string, size = 100) => ({ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: bucket }, object: { key: encodeS3Key(key), size } } });
+
+/** The Lambda handler on an event that is not an SQS batch, for which it returns the summary. */
+export type S3Handler = (event: unknown) => Promise<HandlerSummary>;
+/** Requires the handler now, after the test has set the environment its module-scope clients read. */
+export const s3Handler = (): S3Handler => (require('../lambda/handler') as typeof import('../lambda/handler')).handler as S3Handler;

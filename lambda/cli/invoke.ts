@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ENV } from '../config';
-import { toObjectRefs } from '../core/ingest/s3-event';
+import { UnsupportedEventError } from '../errors';
+import { deliveriesOf, type Delivery } from '../core/ingest/deliveries';
 import { inertJson, plain } from '../core/render/untrusted';
 import type { ObjectRef } from '../core/types';
 import type { HandlerSummary } from '../handler';
@@ -25,18 +26,26 @@ async function readEvent(file: string): Promise<unknown> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`${file}: cannot read the S3 event (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new UsageError(`${file}: cannot read the event (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   try {
     return JSON.parse(text);
   } catch {
-    throw new UsageError(`${file}: not valid JSON; an S3 event notification looks like events/s3-put.json`);
+    throw new UsageError(`${file}: not valid JSON; an S3 event notification looks like events/s3-put.json, and events/ holds a sample of every other shape`);
   }
 }
 
 /** The objects the event names, with the local file each is loaded from: `DIR/<bucket>/<decoded key>`. */
-function localObjects(event: unknown, objectsDir: string): Array<{ ref: ObjectRef; file: string; required: boolean }> {
-  const { refs, skipped } = toObjectRefs(event);
+function localObjects(file: string, event: unknown, objectsDir: string): Array<{ ref: ObjectRef; file: string; required: boolean }> {
+  let deliveries: Delivery[];
+  try {
+    deliveries = deliveriesOf(event);
+  } catch (err) {
+    if (err instanceof UnsupportedEventError) throw new UsageError(`${file}: ${err.message} Samples of each are in events/ (README "Local testing").`);
+    throw err;
+  }
+  const refs = deliveries.flatMap((delivery) => delivery.refs);
+  const skipped = deliveries.flatMap((delivery) => delivery.skipped);
   // Objects the handler skips without reading (digest files, say) are uploaded when present, never required.
   return [
     ...refs.map((ref) => ({ ref, required: true })),
@@ -102,7 +111,7 @@ export async function runInvoke(options: InvokeOptions, io: Output): Promise<num
   const format = parseFormat(options.format);
   const rules = await loadRuleConfigFile(options.config);
   const event = await readEvent(options.event);
-  const objects = localObjects(event, options.objects ?? DEFAULT_OBJECTS_DIR);
+  const objects = localObjects(options.event, event, options.objects ?? DEFAULT_OBJECTS_DIR);
 
   const sandbox = await startSandbox();
   const onSignal = () => {
@@ -122,12 +131,14 @@ export async function runInvoke(options: InvokeOptions, io: Output): Promise<num
     process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
     process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
     // Required only now, so its module-scope SDK clients see the emulator's endpoints.
-    const { handler } = require('../handler') as typeof import('../handler');
+    const { handleEvent } = require('../handler') as typeof import('../handler');
 
     let summary: HandlerSummary | undefined;
     let failure: Error | undefined;
     try {
-      summary = await handler(event);
+      const result = await handleEvent(event);
+      summary = result.summary;
+      if (result.batchResponse?.batchItemFailures.length) failure = new Error(`${plural(result.batchResponse.batchItemFailures.length, 'SQS message')} would be retried: ${[...summary.unreadable, ...summary.objects.flatMap((o) => (o.error ? [o.error] : []))].join(' | ')}`);
     } catch (err) {
       failure = err as Error;
       summary = (err as { summary?: HandlerSummary }).summary;

@@ -1,7 +1,8 @@
 /**
- * Room `ingest/`: event shapes in, object references out. An S3 event notification becomes the
- * log objects to scan and the ones to skip (digest and Insights files, empty objects, keys that
- * are not CloudTrail logs), without reading any object.
+ * Room `ingest/`: event shapes in, object references out. deliveries.ts unwraps every shape a
+ * log file's arrival can take (S3, EventBridge, SNS, CloudTrail's notification, SQS); this file
+ * holds what they share: which keys are CloudTrail log files to scan, and which are skipped
+ * (digest and Insights files, empty objects, other keys), without reading any object.
  */
 import type { ObjectRef } from '../types';
 
@@ -40,34 +41,4 @@ export function skipReasonForKey(key: string): SkipReason | undefined {
   if (key.includes('/CloudTrail-Insight/')) return 'insights-file';
   if (!CLOUDTRAIL_LOG.test(key)) return 'not-a-cloudtrail-log';
   return undefined;
-}
-
-interface S3EventRecordLike {
-  s3?: { bucket?: { name?: unknown }; object?: { key?: unknown; size?: unknown } };
-}
-
-/**
- * The log objects an S3 event notification names, with the ones to skip set apart. Each record
- * is judged alone, so one odd object never stops the others.
- */
-export function toObjectRefs(event: unknown): ObjectRefs {
-  const doc = (typeof event === 'object' && event !== null ? event : {}) as { Event?: unknown; Records?: unknown };
-  if (doc.Event === 's3:TestEvent') return { refs: [], skipped: [], testEvent: true };
-  const records: unknown[] = Array.isArray(doc.Records) ? doc.Records : [];
-  const refs: ObjectRef[] = [];
-  const skipped: SkippedObject[] = [];
-  for (const record of records as S3EventRecordLike[]) {
-    const bucket = record?.s3?.bucket?.name;
-    const rawKey = record?.s3?.object?.key;
-    if (typeof bucket !== 'string' || typeof rawKey !== 'string') {
-      skipped.push({ bucket: typeof bucket === 'string' ? bucket : '?', key: typeof rawKey === 'string' ? rawKey : '?', reason: 'malformed-record' });
-      continue;
-    }
-    const key = decodeS3Key(rawKey);
-    const size = record.s3?.object?.size;
-    const reason = size === 0 ? 'empty-object' : skipReasonForKey(key);
-    if (reason) skipped.push({ bucket, key, reason });
-    else refs.push(typeof size === 'number' ? { bucket, key, size } : { bucket, key });
-  }
-  return { refs, skipped, testEvent: false };
 }

@@ -1,13 +1,15 @@
 /**
  * Room `pipeline/`: one event through the ports. analyze.ts takes one log object from bytes to
- * alerts (scan, rules, alerts); this file runs every object of an event through it, then
+ * alerts (scan, rules, alerts); this file runs every object of an event (of any shape ingest/
+ * understands) through it, then
  * deduplicates, folds storms, publishes and records what was sent.
  */
 import { randomUUID } from 'node:crypto';
 import { InvocationFailedError, LogObjectReadError, ObjectDeadlineError } from '../../errors';
 import { dedupeKey } from '../alerts/alert';
 import { dedupeKeys, foldStorms } from '../alerts/storm';
-import { toObjectRefs, type SkippedObject } from '../ingest/s3-event';
+import { deliveriesOf, isSqsBatch } from '../ingest/deliveries';
+import type { SkippedObject } from '../ingest/s3-event';
 import type { AlertPublisher, DedupeStore, Logger, LogReader, PublishOutcome } from '../ports';
 import { plural } from '../render/summary';
 import type { RuleEngine } from '../rules/evaluate';
@@ -58,6 +60,10 @@ export interface ObjectResult {
 export interface EventResult {
   readonly objects: readonly ObjectResult[];
   readonly skipped: readonly SkippedObject[];
+  /** SQS messages that could not be understood, each named with the shape it had. */
+  readonly unreadable: readonly string[];
+  /** For an SQS batch: ids of the messages to retry (a failed object, or not understood). Absent for other events. */
+  readonly batchItemFailures?: readonly string[];
   readonly published: readonly Alert[];
   /** True when the dedupe store could not be reached and alerts were published without it. */
   readonly dedupeUnavailable: boolean;
@@ -257,30 +263,56 @@ async function processLogObject(
  * objects are reported as failed so the retry covers them. Never throws for an object's failure:
  * see `failureOf` for turning the result into the invocation's error.
  */
-export async function processS3Event(ports: ProcessPorts, event: unknown, options: ProcessOptions): Promise<EventResult> {
-  const { refs, skipped, testEvent } = toObjectRefs(event);
+/**
+ * Processes every object an invocation's event names, whatever shape it came in (see
+ * ingest/deliveries.ts): each object is read, its alerts deduplicated, folded and published.
+ * One SQS message's objects are one delivery: when any of them fails, or the message cannot be
+ * understood, its message id is in `batchItemFailures` and the other messages still succeed.
+ * Throws UnsupportedEventError, naming the shape, for an event of no accepted kind.
+ */
+export async function processEvent(ports: ProcessPorts, event: unknown, options: ProcessOptions): Promise<EventResult> {
+  const deliveries = deliveriesOf(event);
   const state: InvocationState = { seen: new Set(), owner: options.owner ?? randomUUID(), dedupeUnavailable: false, claimsBusy: 0, claimRaces: 0 };
-  if (testEvent) {
-    ports.logger.info('ignored s3 test event');
-    return { objects: [], skipped: [], published: [], dedupeUnavailable: false, claimsBusy: 0, claimRaces: 0 };
-  }
-  for (const skip of skipped) ports.logger.debug('skipped object', { ...skip });
-
   const objects: ObjectResult[] = [];
+  const skipped: SkippedObject[] = [];
   const published: Alert[] = [];
+  const batchItemFailures: string[] = [];
+  const unreadable: string[] = [];
   const margin = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
-  for (const ref of refs) {
-    if (options.remainingTimeMs && options.remainingTimeMs() < margin) {
-      const error = `${s3Uri(ref)}: not started, the invocation was about to time out`;
-      ports.logger.warn('log object not started', { bucket: ref.bucket, key: ref.key, remainingMs: options.remainingTimeMs() });
-      objects.push({ ...emptyResult(ref), error });
+
+  for (const delivery of deliveries) {
+    if (delivery.error) {
+      ports.logger.error('event not understood', { shape: delivery.shape, messageId: delivery.messageId, error: delivery.error });
+      unreadable.push(delivery.error);
+      if (delivery.messageId) batchItemFailures.push(delivery.messageId);
       continue;
     }
-    const outcome = await processLogObject(ports, ref, options, state);
-    objects.push(outcome.result);
-    published.push(...outcome.published);
+    if (delivery.testEvent) {
+      ports.logger.info('ignored s3 test event', { shape: delivery.shape });
+      continue;
+    }
+    for (const skip of delivery.skipped) ports.logger.debug('skipped object', { ...skip });
+    skipped.push(...delivery.skipped);
+    let failed = false;
+    for (const ref of delivery.refs) {
+      if (options.remainingTimeMs && options.remainingTimeMs() < margin) {
+        const error = `${s3Uri(ref)}: not started, the invocation was about to time out`;
+        ports.logger.warn('log object not started', { bucket: ref.bucket, key: ref.key, remainingMs: options.remainingTimeMs() });
+        objects.push({ ...emptyResult(ref), error });
+        failed = true;
+        continue;
+      }
+      const outcome = await processLogObject(ports, ref, options, state);
+      objects.push(outcome.result);
+      published.push(...outcome.published);
+      failed ||= outcome.result.error !== undefined;
+    }
+    if (failed && delivery.messageId) batchItemFailures.push(delivery.messageId);
   }
-  return { objects, skipped, published, dedupeUnavailable: state.dedupeUnavailable, claimsBusy: state.claimsBusy, claimRaces: state.claimRaces };
+  return {
+    objects, skipped, published, unreadable, dedupeUnavailable: state.dedupeUnavailable, claimsBusy: state.claimsBusy, claimRaces: state.claimRaces,
+    ...(isSqsBatch(event) ? { batchItemFailures } : {}),
+  };
 }
 
 /**
@@ -289,10 +321,11 @@ export async function processS3Event(ports: ProcessPorts, event: unknown, option
  */
 export function failureOf(result: EventResult): InvocationFailedError | undefined {
   const failed = result.objects.filter((object) => object.error);
-  if (failed.length === 0) return undefined;
+  if (failed.length === 0 && result.unreadable.length === 0) return undefined;
   const alerts = result.objects.reduce((sum, object) => sum + object.alerts, 0);
+  const retried = result.batchItemFailures ? 'the failed SQS messages are retried' : 'the invocation fails so Lambda retries it';
   return new InvocationFailedError(
-    `${failed.length} of ${result.objects.length} log objects failed (${plural(alerts, 'alert')} found, ${plural(result.published.length, 'message')} published); ` +
-      `the invocation fails so Lambda retries it: ${failed.map((object) => object.error).join(' | ')}`,
+    `${failed.length} of ${result.objects.length} log objects failed${result.unreadable.length ? ` and ${plural(result.unreadable.length, 'message')} could not be understood` : ''} ` +
+      `(${plural(alerts, 'alert')} found, ${plural(result.published.length, 'message')} published); ${retried}: ${[...result.unreadable, ...failed.map((object) => object.error)].join(' | ')}`,
   );
 }
