@@ -289,6 +289,25 @@ describe('redactString: hex, byte lists, JSON members', () => {
     expect(redactString('lego --eab --kid kid-1 --hmac "abc 123" run')).toBe(`lego --eab --kid kid-1 --hmac ${REDACTED} run`);
   });
 
+  it.each([
+    ['eabHmacKey=abc123', 'eabHmacKey=[redacted]'],
+    ['EAB_HMAC_KEY_B64=abc123', 'EAB_HMAC_KEY_B64=[redacted]'],
+    ['LEGO_EAB_HMAC=abc123 lego run', 'LEGO_EAB_HMAC=[redacted] lego run'],
+    ['--certificatesresolvers.le.acme.eab.hmacEncoded=abc123', '--certificatesresolvers.le.acme.eab.hmacEncoded=[redacted]'],
+    ['New-PAAccount -ExtAcctKID kid-1 -ExtAcctHMACKey abc123', 'New-PAAccount -ExtAcctKID kid-1 -ExtAcctHMACKey [redacted]'],
+    ['wacs --eab-key-identifier kid-1 --eab-key abc123', 'wacs --eab-key-identifier kid-1 --eab-key [redacted]'],
+    ['<MacKey>abc123</MacKey>', '<MacKey>[redacted]</MacKey>'],
+    ['arn:aws:sts::111122223333:assumed-role/ci/eabHmacKey=abc123', 'arn:aws:sts::111122223333:assumed-role/ci/eabHmacKey=[redacted]'],
+  ])('redacts the ACME client configuration %s', (text, redacted) => {
+    expect(redactString(text)).toBe(redacted.replaceAll('[redacted]', REDACTED));
+  });
+
+  it('keeps names that hold a handle to a secret rather than the secret', () => {
+    const handles = { eabKeyId: 'kid-1', macKeyId: 'kid-2', accountKeyThumbprint: 'thumbprint-1', signingKeyArn: 'arn:aws:kms:us-east-1:111122223333:alias/sign' };
+    expect(redactDeep(handles)).toEqual(handles);
+    for (const text of ['macKeyId=kid-1', 'passwordPolicy=strict', 'aws s3api get-object --key some/path']) expect(redactString(text)).toBe(text);
+  });
+
   it('keeps flags that only look like secret flags', () => {
     for (const text of ['aws secretsmanager get-secret-value --secret-id prod/db', 'docker login --password-stdin', 'tool --password --verbose']) expect(redactString(text)).toBe(text);
   });
@@ -352,9 +371,12 @@ describe('redactDeep', () => {
   });
 
   it('redacts the value of a tag or name/value pair whose name means a secret, and keeps other tags', () => {
-    const tags = [{ key: 'eab_hmac_key', value: 'short1' }, { Key: 'MacKey', Value: 'short2' }, { Name: 'password', Value: 'short3' }, { key: 'team', value: 'edge' }];
+    const tags = [{ key: 'eab_hmac_key', value: 'short1' }, { Key: 'MacKey', Value: 'short2' }, { Name: 'password', Value: 'short3' }, { Key: 'macKey', value: 's4' }, { tagKey: 'EabHmacKey', tagValue: 's5' }, { key: 'team', value: 'edge' }];
     expect(redactDeep({ tags })).toEqual({
-      tags: [{ key: 'eab_hmac_key', value: REDACTED }, { Key: 'MacKey', Value: REDACTED }, { Name: 'password', Value: REDACTED }, { key: 'team', value: 'edge' }],
+      tags: [
+        { key: 'eab_hmac_key', value: REDACTED }, { Key: 'MacKey', Value: REDACTED }, { Name: 'password', Value: REDACTED }, { Key: 'macKey', value: REDACTED }, { tagKey: 'EabHmacKey', tagValue: REDACTED },
+        { key: 'team', value: 'edge' },
+      ],
     });
   });
 

@@ -80,9 +80,12 @@ function isSecretName(name: string): boolean {
     else if (isLower(c) || isDigit(c)) normalized += name[i];
   }
   if (SECRET_NAMES.has(normalized)) return true;
+  // `macKeyId`, `signingKeyArn`, `accountKeyThumbprint` name a secret's handle, not the secret.
+  if (NOT_SECRET_SUFFIXES.some((suffix) => normalized.endsWith(suffix))) return false;
   for (const part of SECRET_NAME_PARTS) if (normalized.includes(part)) return true;
   return false;
 }
+const NOT_SECRET_SUFFIXES = ['id', 'ids', 'arn', 'arns', 'thumbprint', 'algorithm', 'type', 'policy', 'length', 'format'];
 
 // ---------------------------------------------------------------------------------------------
 // Spans: each detector returns [start, end, start, end, …] in increasing order
@@ -811,10 +814,15 @@ function jsonMemberSpans(text: string): number[] {
 // ---------------------------------------------------------------------------------------------
 // Secrets written as text: `passphrase=…`, `password: …`, AWS's `Value '…' at 'passphrase'`, `\x30\x77…`
 
-// Every quantifier is bounded, so matching stays linear whatever the text.
-const ASSIGNED = /(?<![A-Za-z0-9])(pass(?:phrase|word|wd)?|pwd|secret(?:[_-]?(?:key|value|string))?|private[_-]?key|priv[_-]?key|api[_-]?(?:key|secret)|mac[_-]?key|hmac[_-]?key|account[_-]?key|client[_-]?secret|signing[_-]?key)["']?[ \t]{0,3}[:=][ \t]{0,3}(?!(?:null|true|false)(?![\w-]))(?:"([^"\n]{1,1024})"|'([^'\n]{1,1024})'|([^\s"',;)\]}]{1,1024}))/gi;
+// Every quantifier is bounded and the prefix pieces are split by separators, so matching stays
+// linear whatever the text.
+// A secret name may be joined to words before it (`eabHmacKey`, `LEGO_EAB_HMAC`, `acme.eab.hmacEncoded`)
+// and carry an encoding suffix (`hmacKeyB64`).
+const ASSIGNED = /(?<![A-Za-z0-9])(?:[A-Za-z0-9]{1,24}[_.-]){0,3}[A-Za-z0-9]{0,24}?(?:pass(?:phrase|word|wd)?|pwd|secret(?:[_-]?(?:key|value|string))?|private[_-]?key|priv[_-]?key|api[_-]?(?:key|secret)|h?mac[_-]?key|hmac|eab[_-]?(?:hmac|key)|account[_-]?key|client[_-]?secret|signing[_-]?key)(?:[_-]?(?:b64|base64|encoded))?["']?[ \t]{0,3}[:=][ \t]{0,3}(?!(?:null|true|false)(?![\w-]))(?:"([^"\n]{1,1024})"|'([^'\n]{1,1024})'|([^\s"',;)\]}<]{1,1024}))/gi;
 /** Command-line flags that take a secret after a space: certbot's and acme.sh's `--eab-hmac-key KEY`, `--password X`. */
-const SECRET_FLAG = /(?<![A-Za-z0-9-])--(?:eab-)?(?:hmac-key|mac-key|hmac|password|passphrase|private-key|secret)(?:[ \t]{1,3}|=)(?!-)("[^"\n]{1,1024}"|'[^'\n]{1,1024}'|[^\s"',;)\]}]{1,1024})/gi;
+const SECRET_FLAG = /(?<![A-Za-z0-9-])(?:--(?:(?:eab-)?(?:hmac-key|mac-key|hmac)|eab-key|password|passphrase|private-key|secret)|-ExtAcctHMACKey|-EabHmacKey)(?:[ \t]{1,3}|=)(?!-)("[^"\n]{1,1024}"|'[^'\n]{1,1024}'|[^\s"',;)\]}]{1,1024})/gi;
+/** XML elements named as a secret: `<macKey>…</macKey>`, `<Password>…</Password>`. */
+const XML_SECRET = /<[A-Za-z0-9_.-]{0,24}?(?:h?mac[_-]?key|hmac|eab[_-]?key|private[_-]?key|pass(?:word|phrase)|secret(?:[_-]?key)?)>([^<\n]{1,1024})<\//gi;
 const VALUE_AT = /Value '([^']{1,1024})' at '([A-Za-z0-9_.[\]-]{1,256})'/g;
 const HEX_ESCAPES = /(?:\\x[0-9A-Fa-f]{2}){16}(?:\\x[0-9A-Fa-f]{2}){0,4096}/g;
 
@@ -822,9 +830,13 @@ const HEX_ESCAPES = /(?:\\x[0-9A-Fa-f]{2}){16}(?:\\x[0-9A-Fa-f]{2}){0,4096}/g;
 function assignedSpans(text: string): number[] {
   const spans: number[] = [];
   for (const match of text.matchAll(ASSIGNED)) {
-    const value = match[2] ?? match[3] ?? match[4]!;
-    const start = match.index! + match[0].length - value.length - (match[4] === undefined ? 1 : 0);
+    const value = match[1] ?? match[2] ?? match[3]!;
+    const start = match.index! + match[0].length - value.length - (match[3] === undefined ? 1 : 0);
     spans.push(start, start + value.length);
+  }
+  for (const match of text.matchAll(XML_SECRET)) {
+    const start = match.index! + match[0].length - 2 - match[1]!.length;
+    spans.push(start, start + match[1]!.length);
   }
   for (const match of text.matchAll(SECRET_FLAG)) {
     const value = match[1]!;
@@ -902,13 +914,19 @@ const capped = (text: string, max: number): string => (text.length > max ? `${te
  * `{"Name": "password", "Value": …}`), the field holding the value; otherwise undefined.
  */
 function secretTagValueField(object: Record<string, unknown>): string | undefined {
-  for (const [nameField, valueField] of TAG_FIELDS) {
-    const name = object[nameField];
-    if (typeof name === 'string' && Object.hasOwn(object, valueField) && isSecretName(name)) return valueField;
+  let name: unknown;
+  let valueField: string | undefined;
+  let fields = 0;
+  for (const field in object) {
+    if (!Object.hasOwn(object, field) || (fields += 1) > 4) return undefined;
+    const lower = field.toLowerCase();
+    if (TAG_NAME_FIELDS.has(lower)) name = object[field];
+    else if (TAG_VALUE_FIELDS.has(lower)) valueField = field;
   }
-  return undefined;
+  return typeof name === 'string' && valueField !== undefined && isSecretName(name) ? valueField : undefined;
 }
-const TAG_FIELDS: ReadonlyArray<[string, string]> = [['key', 'value'], ['Key', 'Value'], ['name', 'value'], ['Name', 'Value']];
+const TAG_NAME_FIELDS = new Set(['key', 'name', 'tagkey', 'tagname', 'tag_key']);
+const TAG_VALUE_FIELDS = new Set(['value', 'tagvalue', 'tag_value']);
 
 /** Redacts `value` by name, structure and content; recursion only over object depth, at most {@link MAX_DEPTH}. */
 function walk(value: unknown, depth: number, maxString: number): unknown {
