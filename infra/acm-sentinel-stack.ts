@@ -2,8 +2,9 @@ import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { AlertTopic } from './alert-topic';
 import { DedupeTable } from './dedupe-table';
+import { LogDelivery } from './log-delivery';
 import { SentinelAlarms } from './sentinel-alarms';
-import { SentinelFunction } from './sentinel-function';
+import { SENTINEL_TIMEOUT, SentinelFunction } from './sentinel-function';
 import type { SentinelSettings } from './settings';
 import { SlackChannel } from './slack-channel';
 import { SlackWebhook } from './slack-webhook';
@@ -23,6 +24,7 @@ export class AcmSentinelStack extends Stack {
   readonly alertTopic: AlertTopic;
   readonly dedupeTable?: DedupeTable;
   readonly sentinel: SentinelFunction;
+  readonly logDelivery: LogDelivery;
   readonly alarms: SentinelAlarms;
   readonly slackWebhook?: SlackWebhook;
   readonly slack?: SlackChannel;
@@ -32,7 +34,7 @@ export class AcmSentinelStack extends Stack {
     const { settings } = props;
     const alarmNamePrefix = `${this.stackName}-`;
 
-    this.trailSource = new TrailSource(this, 'TrailSource', settings.trail);
+    this.trailSource = new TrailSource(this, 'TrailSource', { ...settings.trail, eventBridge: settings.delivery.trigger === 'eventbridge' });
     this.alertTopic = new AlertTopic(this, 'AlertTopic', {
       emails: settings.alertEmails,
       emailMinSeverity: settings.emailMinSeverity,
@@ -45,6 +47,14 @@ export class AcmSentinelStack extends Stack {
       ruleConfig: settings.ruleConfig,
       ...(settings.maxDecompressedBytes !== undefined ? { maxDecompressedBytes: settings.maxDecompressedBytes } : {}),
       ...(this.dedupeTable ? { dedupeTable: this.dedupeTable } : {}),
+    });
+    this.logDelivery = new LogDelivery(this, 'LogDelivery', {
+      trailSource: this.trailSource,
+      function: this.sentinel.function,
+      functionTimeout: SENTINEL_TIMEOUT,
+      settings: settings.delivery,
+      alertTopic: this.alertTopic,
+      alarmNamePrefix,
     });
     this.alarms = new SentinelAlarms(this, 'Alarms', {
       sentinel: this.sentinel,
@@ -68,7 +78,7 @@ export class AcmSentinelStack extends Stack {
         ...settings.slack,
         configurationName: `${this.stackName}-alerts`,
         topic: this.alertTopic.topic,
-        alarms: [...this.alarms.alarms, ...(this.slackWebhook?.alarms ?? [])],
+        alarms: [...this.alarms.alarms, ...this.logDelivery.alarms, ...(this.slackWebhook?.alarms ?? [])],
       });
       if (settings.slackWebhook && settings.slackWebhook.minSeverity !== 'low') {
         Annotations.of(this).addWarningV2(

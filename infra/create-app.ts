@@ -28,6 +28,8 @@ export interface CreateAppOptions {
   readonly env?: Environment;
   /** Run cdk-nag's AWS Solutions checks as part of synthesis. @default true */
   readonly nag?: boolean;
+  /** Where `app.synth()` writes the cloud assembly. @default the CLI's, or a temporary folder */
+  readonly outdir?: string;
 }
 
 /**
@@ -35,7 +37,7 @@ export interface CreateAppOptions {
  * Solutions checks, so any unacknowledged finding fails `cdk synth`.
  */
 export function createApp(options: CreateAppOptions = {}): { app: App; stack: AcmSentinelStack } {
-  const app = new App({ context: options.context, postCliContext: FEATURE_FLAGS });
+  const app = new App({ context: options.context, postCliContext: FEATURE_FLAGS, ...(options.outdir ? { outdir: options.outdir } : {}) });
   const settings = readSettings(app.node.getAllContext());
   const env = options.env ?? { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
   const stack = new AcmSentinelStack(app, STACK_NAME, {

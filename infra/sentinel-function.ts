@@ -53,7 +53,7 @@ export interface SentinelFunctionProps {
 }
 
 /**
- * The acm-sentinel Lambda: invoked by S3 for each new log file, with a role written by hand,
+ * The acm-sentinel Lambda: invoked for each new log file (see LogDelivery), with a role written by hand,
  * its own log group, and an encrypted SQS queue that keeps the events it failed to process.
  */
 export class SentinelFunction extends Construct {
@@ -113,6 +113,5 @@ export class SentinelFunction extends Construct {
     props.trailSource.grantReadLogFiles(this.role);
     props.alertTopic.grantPublish(this.role);
     props.dedupeTable?.grantDedupe(this.role);
-    props.trailSource.notifyOnLogFiles(this.function);
   }
 }

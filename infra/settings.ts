@@ -18,6 +18,9 @@ export const CONTEXT_KEYS = [
   'dedupe',
   'maxDecompressedBytes',
   'heartbeatHours',
+  'trigger',
+  'trailTopicArn',
+  'queue',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -33,6 +36,19 @@ export type TrailSettings =
       /** ARN of the KMS key the trail encrypts its log files with, when it uses SSE-KMS. */
       readonly kmsKeyArn?: string;
     };
+
+/** How the function learns of new log files. */
+export type Trigger = 's3' | 'eventbridge' | 'sns';
+export const TRIGGERS: readonly Trigger[] = ['s3', 'eventbridge', 'sns'];
+
+export interface DeliverySettings {
+  /** `s3`: a bucket notification; `eventbridge`: the bucket's EventBridge events; `sns`: an existing topic. */
+  readonly trigger: Trigger;
+  /** The topic that carries the bucket's events or the trail's delivery notifications (trigger `sns`). */
+  readonly trailTopicArn?: string;
+  /** An SQS queue between the trigger and the function. */
+  readonly queue: boolean;
+}
 
 /** The Slack channel that receives alerts through Amazon Q Developer in chat applications. */
 export interface SlackSettings {
@@ -51,6 +67,7 @@ export interface SlackWebhookSettings {
 /** Everything the stack is configured with, validated. */
 export interface SentinelSettings {
   readonly trail: TrailSettings;
+  readonly delivery: DeliverySettings;
   readonly alertEmails: readonly string[];
   /** The lowest severity sent to the email subscriptions; `low` sends every alert. */
   readonly emailMinSeverity: Severity;
@@ -257,14 +274,44 @@ function readSlackWebhook(lookup: Lookup, hasChatChannel: boolean): SlackWebhook
   return secretName === undefined ? undefined : { secretName, minSeverity };
 }
 
-function readDedupe(lookup: Lookup): boolean {
-  const value = lookup('dedupe');
-  if (value === undefined || value === null || value === '') return true;
+function readBoolean(lookup: Lookup, key: ContextKey, unset: boolean, fix: string): boolean {
+  const value = lookup(key);
+  if (value === undefined || value === null || value === '') return unset;
   if (typeof value === 'boolean') return value;
   const text = typeof value === 'string' ? value.trim().toLowerCase() : undefined;
   if (text === 'true') return true;
   if (text === 'false') return false;
-  return fail('dedupe', `expected true or false, got ${JSON.stringify(value)}`, 'Leave it unset to deduplicate alerts across retries, or turn that off with -c dedupe=false.');
+  return fail(key, `expected true or false, got ${JSON.stringify(value)}`, fix);
+}
+
+const readDedupe = (lookup: Lookup): boolean =>
+  readBoolean(lookup, 'dedupe', true, 'Leave it unset to deduplicate alerts across retries, or turn that off with -c dedupe=false.');
+
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+
+function readDelivery(lookup: Lookup, trail: TrailSettings): DeliverySettings {
+  const raw = optionalString(lookup, 'trigger');
+  const trigger = (raw ?? 's3').toLowerCase() as Trigger;
+  if (!TRIGGERS.includes(trigger)) {
+    fail('trigger', `"${raw}" is not a trigger`, `Use one of ${TRIGGERS.join(', ')}: s3 (a bucket notification, the default), eventbridge (the bucket's EventBridge events) or sns (with trailTopicArn). docs/deploy.md has a table of which fits which setup.`);
+  }
+  const topicArn = optionalString(lookup, 'trailTopicArn');
+  if (trigger === 'sns') {
+    if (trail.kind === 'new') {
+      fail('trigger', 'sns needs an existing trail bucket and the topic its events go to', 'Set trailBucketName and trailTopicArn, or leave trigger unset: the new trail notifies the function directly.');
+    }
+    if (topicArn === undefined) {
+      fail('trailTopicArn', 'is missing while trigger=sns', 'Give the ARN of the topic that carries the bucket\'s S3 events or the trail\'s delivery notifications ("SnsTopicARN" in "aws cloudtrail describe-trails"), e.g. -c trailTopicArn=arn:aws:sns:eu-west-1:111122223333:cloudtrail-logs.');
+    }
+    if (!SNS_TOPIC_ARN.test(topicArn!)) {
+      const fifo = topicArn!.endsWith('.fifo');
+      fail('trailTopicArn', fifo ? `"${topicArn}" is a FIFO topic, which cannot deliver to Lambda` : `"${topicArn}" is not an SNS topic ARN`, 'Give a standard topic\'s ARN, e.g. arn:aws:sns:eu-west-1:111122223333:cloudtrail-logs.');
+    }
+  } else if (topicArn !== undefined) {
+    fail('trailTopicArn', `only applies to trigger=sns, and trigger is ${trigger}`, 'Add -c trigger=sns, or remove trailTopicArn.');
+  }
+  const queue = readBoolean(lookup, 'queue', false, 'Give -c queue=true to put an SQS queue between the trigger and the function, or leave it unset.');
+  return { trigger, ...(topicArn !== undefined ? { trailTopicArn: topicArn } : {}), queue };
 }
 
 function readMaxDecompressedBytes(lookup: Lookup): number | undefined {
@@ -309,7 +356,7 @@ function readRuleConfig(lookup: Lookup): RuleConfig {
 
 // Only plain names are checked for typos: CDK's own keys contain ':', '@' or '/'. A key that
 // starts like one of ours, or is a letter or two away from one, is taken for a misspelling.
-const OUR_WORDS = /^(trail|alert|slack|rule|email|dedup|maxDecompress|heartbeat)/i;
+const OUR_WORDS = /^(trail|alert|slack|rule|email|dedup|maxDecompress|heartbeat|trigger|queue)/i;
 
 function rejectMisspelledKeys(allKeys: readonly string[]): void {
   const known = CONTEXT_KEYS as readonly string[];
@@ -358,6 +405,7 @@ export function readSettings(context: Readonly<Record<string, unknown>>): Sentin
   const maxDecompressedBytes = readMaxDecompressedBytes(lookup);
   return {
     trail,
+    delivery: readDelivery(lookup, trail),
     alertEmails,
     emailMinSeverity,
     ...(slack ? { slack } : {}),

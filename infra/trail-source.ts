@@ -2,9 +2,7 @@ import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'a
 import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { Construct } from 'constructs';
 import { ConfigError } from '../lambda/errors';
@@ -15,7 +13,10 @@ export const TRAIL_LOGS_FOLDER = 'AWSLogs/';
 /** Log files, and digest files, which the function skips by key. */
 export const LOG_FILE_SUFFIX = '.json.gz';
 
-export type TrailSourceProps = TrailSettings;
+export type TrailSourceProps = TrailSettings & {
+  /** Turn on the new bucket's EventBridge delivery (an existing bucket is never changed). @default false */
+  readonly eventBridge?: boolean;
+};
 
 /**
  * Where CloudTrail log files arrive: an existing trail's bucket, or a new multi-Region trail
@@ -39,7 +40,7 @@ export class TrailSource extends Construct {
       this.logFilesKeyArn = props.kmsKeyArn;
       this.checkKeyRegion(props.kmsKeyArn);
     } else {
-      const created = this.createTrail();
+      const created = this.createTrail(props.eventBridge ?? false);
       this.bucket = created.bucket;
       this.trail = created.trail;
       this.logFilesPrefix = TRAIL_LOGS_FOLDER;
@@ -73,14 +74,20 @@ export class TrailSource extends Construct {
   }
 
   /**
-   * Invokes `fn` for every new log file. On an existing bucket, CDK's notification handler reads
-   * the bucket's current configuration and adds this one beside it, leaving the others in place.
+   * Sends a bucket notification to `destination` for every new log file. On an existing bucket,
+   * CDK's notification handler reads the bucket's current configuration and adds this one beside
+   * it, leaving the others in place.
    */
-  notifyOnLogFiles(fn: lambda.IFunction): void {
-    this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(fn), {
+  notifyOnLogFiles(destination: s3.IBucketNotificationDestination): void {
+    this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, destination, {
       prefix: this.logFilesPrefix,
       suffix: LOG_FILE_SUFFIX,
     });
+    this.acknowledgeNotificationsHandler();
+  }
+
+  /** CDK's notification custom resource handler, which also turns EventBridge delivery on for a new bucket. */
+  acknowledgeNotificationsHandler(): void {
     // CDK adds the handler once per stack, under an id of its own choosing.
     const handler = Stack.of(this).node.children.find((child) => child.node.id.startsWith('BucketNotificationsHandler'));
     if (handler) {
@@ -104,7 +111,7 @@ export class TrailSource extends Construct {
     }
   }
 
-  private createTrail(): { bucket: s3.Bucket; key: kms.Key; trail: cloudtrail.Trail } {
+  private createTrail(eventBridge: boolean): { bucket: s3.Bucket; key: kms.Key; trail: cloudtrail.Trail } {
     const stack = Stack.of(this);
     // The name is fixed so the key policy can name the trail before the trail exists.
     const trailName = `${stack.stackName}-trail`;
@@ -161,6 +168,7 @@ export class TrailSource extends Construct {
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'trail-bucket/',
       removalPolicy: RemovalPolicy.RETAIN,
+      eventBridgeEnabled: eventBridge,
       lifecycleRules: [
         {
           id: 'cheaper-storage-for-older-logs',

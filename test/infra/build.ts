@@ -5,11 +5,7 @@ import { createApp } from '../../infra/create-app';
 /** A concrete account and Region, as `cdk deploy` with credentials would give. */
 export const TEST_ENV: Environment = { account: '111122223333', region: 'eu-west-1' };
 
-export const EXISTING_TRAIL = {
-  trailBucketName: 'org-trail-logs',
-  trailKeyPrefix: 'org',
-  trailKmsKeyArn: 'arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab',
-} as const;
+export { EXAMPLE_TRAIL as EXISTING_TRAIL } from '../../infra/configurations';
 
 /**
  * Builds the real app in-process from `context` (as `-c key=value` gives it). Bundling is skipped

@@ -1,32 +1,7 @@
 import { Validations, type App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { EXISTING_TRAIL, build } from './build';
-
-const CONFIGURATIONS: Array<[string, Record<string, unknown>]> = [
-  ['the default app (new trail)', {}],
-  ['an existing trail bucket', { trailBucketName: EXISTING_TRAIL.trailBucketName }],
-  [
-    'every option at once',
-    {
-      ...EXISTING_TRAIL,
-      alertEmails: ['secops@example.com', 'oncall@example.com'],
-      emailMinSeverity: 'high',
-      slackWorkspaceId: 'T07EXAMPLE',
-      slackChannelId: 'C07EXAMPLE1',
-      slackWebhookSecretName: 'acm-sentinel/slack-webhook',
-      slackMinSeverity: 'medium',
-      ruleConfig: { minSeverity: 'medium' },
-      maxDecompressedBytes: 1073741824,
-      heartbeatHours: 24,
-    },
-  ],
-  ['a new trail with emails and Slack', { alertEmails: 'secops@example.com', slackWorkspaceId: 'T07EXAMPLE', slackChannelId: 'C07EXAMPLE1' }],
-  ['deduplication off', { dedupe: 'false' }],
-  ['the heartbeat alarm off', { heartbeatHours: '0' }],
-  ['the longest heartbeat', { heartbeatHours: '168' }],
-  ['emails filtered by severity, which adds the alarm topic', { alertEmails: 'secops@example.com', emailMinSeverity: 'critical' }],
-  ['the Slack webhook alone, named by its complete ARN', { slackWebhookSecretName: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:acm-sentinel/slack-webhook-AbC123' }],
-];
+import { DOCUMENTED_CONFIGURATIONS } from '../../infra/configurations';
+import { build } from './build';
 
 interface Acknowledgement {
   readonly path: string;
@@ -44,7 +19,7 @@ function acknowledgements(app: App): Acknowledgement[] {
   );
 }
 
-describe.each(CONFIGURATIONS)('cdk-nag AWS Solutions checks on %s', (_name, context) => {
+describe.each(DOCUMENTED_CONFIGURATIONS.map(([name, context]) => [name, { ...context }] as const))('cdk-nag AWS Solutions checks on %s', (_name, context) => {
   const { app, stack } = build(context);
 
   it('report no unacknowledged finding', () => {

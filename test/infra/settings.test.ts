@@ -43,9 +43,13 @@ describe('settings from context', () => {
       dedupe: 'false',
       maxDecompressedBytes: '1073741824',
       heartbeatHours: '24',
+      trigger: 'SNS',
+      trailTopicArn: 'arn:aws:sns:eu-west-1:111122223333:cloudtrail-log-files',
+      queue: 'true',
     });
     expect(settings).toEqual({
       trail: { kind: 'existing', bucketName: 'org-trail-logs', keyPrefix: 'org/', kmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/mrk-1234567890abcdef1234567890abcdef' },
+      delivery: { trigger: 'sns', trailTopicArn: 'arn:aws:sns:eu-west-1:111122223333:cloudtrail-log-files', queue: true },
       alertEmails: ['a@example.com', 'b@example.com'],
       emailMinSeverity: 'high',
       slack: { workspaceId: 'T07EXAMPLE', channelId: 'C07EXAMPLE1' },
@@ -58,7 +62,7 @@ describe('settings from context', () => {
   });
 
   it('read the values cdk.json gives as JSON: booleans and numbers', () => {
-    expect(read({ dedupe: false, maxDecompressedBytes: 536870912, heartbeatHours: 12 })).toMatchObject({ dedupe: false, maxDecompressedBytes: 536870912, heartbeatHours: 12 });
+    expect(read({ dedupe: false, maxDecompressedBytes: 536870912, heartbeatHours: 12, queue: true })).toMatchObject({ dedupe: false, maxDecompressedBytes: 536870912, heartbeatHours: 12, delivery: { trigger: 's3', queue: true } });
     expect(read({ dedupe: true }).dedupe).toBe(true);
   });
 

@@ -1,0 +1,46 @@
+/**
+ * Every configuration the README and docs/deploy.md show, as the context `-c key=value` gives.
+ * The cdk-nag test and `npm run lint:templates` (cfn-lint) run on each, so a documented setup
+ * that does not synthesize cleanly fails CI.
+ */
+export const EXAMPLE_TRAIL = {
+  trailBucketName: 'org-trail-logs',
+  trailKeyPrefix: 'org',
+  trailKmsKeyArn: 'arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+} as const;
+
+/** A topic in the deploy Region (eu-west-1) that carries the trail bucket's events. */
+export const EXAMPLE_TRAIL_TOPIC = 'arn:aws:sns:eu-west-1:111122223333:cloudtrail-log-files';
+
+export const DOCUMENTED_CONFIGURATIONS: ReadonlyArray<readonly [name: string, context: Readonly<Record<string, unknown>>]> = [
+  ['the default app (new trail)', {}],
+  ['an existing trail bucket', { trailBucketName: EXAMPLE_TRAIL.trailBucketName }],
+  [
+    'every option at once',
+    {
+      ...EXAMPLE_TRAIL,
+      alertEmails: ['secops@example.com', 'oncall@example.com'],
+      emailMinSeverity: 'high',
+      slackWorkspaceId: 'T07EXAMPLE',
+      slackChannelId: 'C07EXAMPLE1',
+      slackWebhookSecretName: 'acm-sentinel/slack-webhook',
+      slackMinSeverity: 'medium',
+      ruleConfig: { minSeverity: 'medium' },
+      maxDecompressedBytes: 1073741824,
+      heartbeatHours: 24,
+      queue: 'true',
+    },
+  ],
+  ['a new trail with emails and Slack', { alertEmails: 'secops@example.com', slackWorkspaceId: 'T07EXAMPLE', slackChannelId: 'C07EXAMPLE1' }],
+  ['deduplication off', { dedupe: 'false' }],
+  ['the heartbeat alarm off', { heartbeatHours: '0' }],
+  ['the longest heartbeat', { heartbeatHours: '168' }],
+  ['emails filtered by severity, which adds the alarm topic', { alertEmails: 'secops@example.com', emailMinSeverity: 'critical' }],
+  ['the Slack webhook alone, named by its complete ARN', { slackWebhookSecretName: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:acm-sentinel/slack-webhook-AbC123' }],
+  ['a new trail with a queue', { queue: 'true' }],
+  ['a new trail through EventBridge', { trigger: 'eventbridge' }],
+  ['an existing bucket through EventBridge, with a queue', { ...EXAMPLE_TRAIL, trigger: 'eventbridge', queue: 'true' }],
+  ['an existing bucket through an SNS topic', { ...EXAMPLE_TRAIL, trigger: 'sns', trailTopicArn: EXAMPLE_TRAIL_TOPIC }],
+  ['an existing bucket through an SNS topic, with a queue', { ...EXAMPLE_TRAIL, trigger: 'sns', trailTopicArn: EXAMPLE_TRAIL_TOPIC, queue: 'true' }],
+  ['an existing bucket with a queue', { ...EXAMPLE_TRAIL, queue: 'true' }],
+];
