@@ -1,12 +1,12 @@
 import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { AlertTopic } from './alert-topic';
+import { ChatChannel } from './chat-channel';
 import { DedupeTable } from './dedupe-table';
 import { LogDelivery } from './log-delivery';
 import { SentinelAlarms } from './sentinel-alarms';
 import { SENTINEL_TIMEOUT, SentinelFunction } from './sentinel-function';
 import type { SentinelSettings } from './settings';
-import { SlackChannel } from './slack-channel';
 import { SlackWebhook } from './slack-webhook';
 import { TrailSource } from './trail-source';
 
@@ -27,7 +27,8 @@ export class AcmSentinelStack extends Stack {
   readonly logDelivery: LogDelivery;
   readonly alarms: SentinelAlarms;
   readonly slackWebhook?: SlackWebhook;
-  readonly slack?: SlackChannel;
+  readonly slack?: ChatChannel;
+  readonly teams?: ChatChannel;
 
   constructor(scope: Construct, id: string, props: AcmSentinelStackProps) {
     super(scope, id, props);
@@ -73,12 +74,22 @@ export class AcmSentinelStack extends Stack {
       });
     }
 
-    if (settings.slack) {
-      this.slack = new SlackChannel(this, 'Slack', {
-        ...settings.slack,
-        configurationName: `${this.stackName}-alerts`,
+    const chatAlarms = [...this.alarms.alarms, ...this.logDelivery.alarms, ...(this.slackWebhook?.alarms ?? [])];
+    // Chat configurations are global to the account: the Region keeps a second deployment's apart.
+    if (settings.teams) {
+      this.teams = new ChatChannel(this, 'Teams', {
+        channel: { kind: 'teams', ...settings.teams },
+        configurationName: `${this.stackName}-${this.region}-teams`,
         topic: this.alertTopic.topic,
-        alarms: [...this.alarms.alarms, ...this.logDelivery.alarms, ...(this.slackWebhook?.alarms ?? [])],
+        alarms: chatAlarms,
+      });
+    }
+    if (settings.slack) {
+      this.slack = new ChatChannel(this, 'Slack', {
+        channel: { kind: 'slack', ...settings.slack },
+        configurationName: `${this.stackName}-${this.region}-alerts`,
+        topic: this.alertTopic.topic,
+        alarms: chatAlarms,
       });
       if (settings.slackWebhook && settings.slackWebhook.minSeverity !== 'low') {
         Annotations.of(this).addWarningV2(
@@ -88,12 +99,13 @@ export class AcmSentinelStack extends Stack {
       }
     }
 
-    if (settings.alertEmails.length === 0 && !settings.slack && !settings.slackWebhook) {
+    const chatChannel = settings.slack ?? settings.teams;
+    if (settings.alertEmails.length === 0 && !chatChannel && !settings.slackWebhook) {
       Annotations.of(this).addWarningV2(
         'acm-sentinel:noSubscribers',
-        'No alertEmails and no Slack channel: alerts reach no one until something subscribes to the topic (output AlertTopicArn).',
+        'No alertEmails and no Slack or Teams channel: alerts reach no one until something subscribes to the topic (output AlertTopicArn).',
       );
-    } else if (settings.alertEmails.length === 0 && !settings.slack) {
+    } else if (settings.alertEmails.length === 0 && !chatChannel) {
       Annotations.of(this).addWarningV2(
         'acm-sentinel:noAlarmSubscribers',
         'The Slack webhook receives alerts only, and there are no alertEmails and no Amazon Q Developer channel: the alarms on failures reach no one. Add alertEmails, or subscribe something to the topic (output AlertTopicArn).',

@@ -43,4 +43,15 @@ export const DOCUMENTED_CONFIGURATIONS: ReadonlyArray<readonly [name: string, co
   ['an existing bucket through an SNS topic', { ...EXAMPLE_TRAIL, trigger: 'sns', trailTopicArn: EXAMPLE_TRAIL_TOPIC }],
   ['an existing bucket through an SNS topic, with a queue', { ...EXAMPLE_TRAIL, trigger: 'sns', trailTopicArn: EXAMPLE_TRAIL_TOPIC, queue: 'true' }],
   ['an existing bucket with a queue', { ...EXAMPLE_TRAIL, queue: 'true' }],
+  [
+    'a Microsoft Teams channel beside Slack',
+    {
+      alertEmails: 'secops@example.com',
+      slackWorkspaceId: 'T07EXAMPLE',
+      slackChannelId: 'C07EXAMPLE1',
+      teamsTenantId: 'a1b2c3d4-0000-4000-8000-0123456789ab',
+      teamsTeamId: 'f0e1d2c3-1111-4111-8111-0123456789ab',
+      teamsChannelId: '19%3a0123456789abcdef0123456789abcdef%40thread.tacv2',
+    },
+  ],
 ];

@@ -21,6 +21,9 @@ export const CONTEXT_KEYS = [
   'trigger',
   'trailTopicArn',
   'queue',
+  'teamsTenantId',
+  'teamsTeamId',
+  'teamsChannelId',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -56,6 +59,14 @@ export interface SlackSettings {
   readonly channelId: string;
 }
 
+/** The Microsoft Teams channel that receives alerts through Amazon Q Developer in chat applications. */
+export interface TeamsSettings {
+  readonly tenantId: string;
+  readonly teamId: string;
+  /** URL-encoded, as the service expects it (`19%3a…%40thread.tacv2`). */
+  readonly channelId: string;
+}
+
 /** The Slack channel that receives alerts through an incoming webhook and the Slack notifier function. */
 export interface SlackWebhookSettings {
   /** Name, or complete ARN, of the Secrets Manager secret holding the webhook URL; never the URL itself. */
@@ -72,6 +83,7 @@ export interface SentinelSettings {
   /** The lowest severity sent to the email subscriptions; `low` sends every alert. */
   readonly emailMinSeverity: Severity;
   readonly slack?: SlackSettings;
+  readonly teams?: TeamsSettings;
   readonly slackWebhook?: SlackWebhookSettings;
   readonly ruleConfig: RuleConfig;
   /** Whether alerts are deduplicated across invocations through a DynamoDB table. */
@@ -220,6 +232,28 @@ function readSlack(lookup: Lookup): SlackSettings | undefined {
   return { workspaceId, channelId };
 }
 
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// The service's own pattern: the channel id URL-encoded, `19%3a…%40thread.tacv2`.
+const TEAMS_CHANNEL_ID = /^[A-Za-z0-9\-_=+/.,]*%3[aA][A-Za-z0-9\-_=+/.,]*%40[A-Za-z0-9\-_=+/.,]*$/;
+
+function readTeams(lookup: Lookup): TeamsSettings | undefined {
+  const tenantId = optionalString(lookup, 'teamsTenantId');
+  const teamId = optionalString(lookup, 'teamsTeamId');
+  const rawChannel = optionalString(lookup, 'teamsChannelId');
+  if (tenantId === undefined && teamId === undefined && rawChannel === undefined) return undefined;
+  const where = 'Copy the IDs from the Amazon Q Developer in chat applications console after you authorize the team, or from the channel\'s "Get link to channel" in Teams.';
+  const missing = (['teamsTenantId', 'teamsTeamId', 'teamsChannelId'] as const).filter((key, i) => [tenantId, teamId, rawChannel][i] === undefined);
+  if (missing.length) fail(missing[0]!, 'is missing: the three Teams keys go together', `Set teamsTenantId, teamsTeamId and teamsChannelId. ${where}`);
+  if (!GUID.test(tenantId!)) fail('teamsTenantId', `"${tenantId}" is not a tenant ID (a GUID)`, where);
+  if (!GUID.test(teamId!)) fail('teamsTeamId', `"${teamId}" is not a team ID (a GUID, the groupId in the channel link)`, where);
+  // The link shows the channel id encoded; people also paste it decoded (19:…@thread.tacv2).
+  const channelId = rawChannel!.replace(/:/g, '%3a').replace(/@/g, '%40');
+  if (!TEAMS_CHANNEL_ID.test(channelId) || channelId.length > 255) {
+    fail('teamsChannelId', `"${rawChannel}" is not a Teams channel ID`, `Give the id between /channel/ and the channel name in the channel link, e.g. 19%3a0123456789abcdef0123456789abcdef%40thread.tacv2. ${where}`);
+  }
+  return { tenantId: tenantId!, teamId: teamId!, channelId };
+}
+
 // Accepts any letter case: "High" pasted from a table means the same thing.
 function readSeverity(lookup: Lookup, key: ContextKey): Severity {
   const raw = optionalString(lookup, key);
@@ -356,7 +390,7 @@ function readRuleConfig(lookup: Lookup): RuleConfig {
 
 // Only plain names are checked for typos: CDK's own keys contain ':', '@' or '/'. A key that
 // starts like one of ours, or is a letter or two away from one, is taken for a misspelling.
-const OUR_WORDS = /^(trail|alert|slack|rule|email|dedup|maxDecompress|heartbeat|trigger|queue)/i;
+const OUR_WORDS = /^(trail|alert|slack|teams|rule|email|dedup|maxDecompress|heartbeat|trigger|queue)/i;
 
 function rejectMisspelledKeys(allKeys: readonly string[]): void {
   const known = CONTEXT_KEYS as readonly string[];
@@ -396,6 +430,7 @@ export function readSettings(context: Readonly<Record<string, unknown>>): Sentin
   const trail: TrailSettings =
     bucketName === undefined ? { kind: 'new' } : { kind: 'existing', bucketName, keyPrefix, ...(kmsKeyArn ? { kmsKeyArn } : {}) };
   const slack = readSlack(lookup);
+  const teams = readTeams(lookup);
   const slackWebhook = readSlackWebhook(lookup, slack !== undefined);
   const alertEmails = readEmails(lookup);
   const emailMinSeverity = readSeverity(lookup, 'emailMinSeverity');
@@ -409,6 +444,7 @@ export function readSettings(context: Readonly<Record<string, unknown>>): Sentin
     alertEmails,
     emailMinSeverity,
     ...(slack ? { slack } : {}),
+    ...(teams ? { teams } : {}),
     ...(slackWebhook ? { slackWebhook } : {}),
     ruleConfig: readRuleConfig(lookup),
     dedupe: readDedupe(lookup),

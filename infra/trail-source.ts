@@ -113,8 +113,9 @@ export class TrailSource extends Construct {
 
   private createTrail(eventBridge: boolean): { bucket: s3.Bucket; key: kms.Key; trail: cloudtrail.Trail } {
     const stack = Stack.of(this);
-    // The name is fixed so the key policy can name the trail before the trail exists.
-    const trailName = `${stack.stackName}-trail`;
+    // The name is fixed so the key policy can name the trail before the trail exists; a
+    // multi-Region trail holds its name in every Region, so the home Region is part of it.
+    const trailName = `${stack.stackName}-${stack.region}-trail`;
     const trailArn = stack.formatArn({ service: 'cloudtrail', resource: 'trail', resourceName: trailName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
 
     const accessLogs = new s3.Bucket(this, 'AccessLogsBucket', {
@@ -205,6 +206,9 @@ export class TrailSource extends Construct {
       // The first trail's copy of management events is free; a second trail's is billed per event.
       managementEvents: cloudtrail.ReadWriteType.ALL,
     });
+    // The buckets are kept when the stack is deleted, and so are their policies: without them a
+    // kept bucket would accept plain HTTP and any trail's writes.
+    for (const kept of [bucket, accessLogs]) kept.policy?.applyRemovalPolicy(RemovalPolicy.RETAIN);
     return { bucket, key, trail };
   }
 }

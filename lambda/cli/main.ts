@@ -10,7 +10,7 @@ Usage:
   acm-sentinel scan PATH... [--format text|json] [--config FILE]
       Scan CloudTrail log files (.json.gz or .json) or folders of them, offline.
   acm-sentinel invoke EVENT.json [--objects DIR] [--format text|json] [--config FILE]
-      Run the real Lambda handler on an S3 event against a local emulator and print what SNS delivered.
+      Run the real Lambda handler on an event (S3, EventBridge, SNS, SQS; samples in events/) against a local emulator and print what SNS delivered.
   acm-sentinel demo
       Run invoke on the bundled sample events.
   acm-sentinel redrive --queue-url URL [--function NAME] [--dry-run] [--max N] [--wait-seconds 0-20]

@@ -41,7 +41,7 @@ describe('the default stack: a new trail', () => {
   });
 
   it('lets only this trail use the log file key and write to the bucket', () => {
-    const trailArn = 'arn:aws:cloudtrail:eu-west-1:111122223333:trail/AcmSentinel-trail';
+    const trailArn = 'arn:aws:cloudtrail:eu-west-1:111122223333:trail/AcmSentinel-eu-west-1-trail';
     template.hasResourceProperties('AWS::KMS::Key', {
       KeyPolicy: {
         Statement: Match.arrayWith([
@@ -72,7 +72,7 @@ describe('the default stack: a new trail', () => {
         ]),
       },
     });
-    template.hasResourceProperties('AWS::CloudTrail::Trail', { TrailName: 'AcmSentinel-trail' });
+    template.hasResourceProperties('AWS::CloudTrail::Trail', { TrailName: 'AcmSentinel-eu-west-1-trail' });
   });
 
   it('stores log files in a private, versioned, encrypted, access-logged bucket that survives the stack and moves older files to cheaper storage', () => {

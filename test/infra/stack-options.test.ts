@@ -108,7 +108,7 @@ describe('Slack', () => {
 
   it('posts the alert topic to the channel, with logging on and user roles required for commands', () => {
     template.hasResourceProperties('AWS::Chatbot::SlackChannelConfiguration', {
-      ConfigurationName: 'AcmSentinel-alerts',
+      ConfigurationName: 'AcmSentinel-eu-west-1-alerts',
       SlackWorkspaceId: 'T07EXAMPLE',
       SlackChannelId: 'C07EXAMPLE1',
       SnsTopicArns: [{ Ref: Match.stringLikeRegexp('^AlertTopic') }],
@@ -442,5 +442,43 @@ describe('the webhook beside an Amazon Q Developer channel', () => {
     expect(() => build({ slackWorkspaceId: 'T07EXAMPLE', slackChannelId: 'C07EXAMPLE1', slackMinSeverity: 'high' })).toThrow(
       /context "slackMinSeverity": cannot apply to the Amazon Q Developer in chat applications channel/,
     );
+  });
+});
+
+describe('Microsoft Teams', () => {
+  const teams = { teamsTenantId: 'a1b2c3d4-0000-4000-8000-0123456789ab', teamsTeamId: 'f0e1d2c3-1111-4111-8111-0123456789ab', teamsChannelId: '19:0123456789abcdef0123456789abcdef@thread.tacv2' };
+  const { template } = build(teams);
+
+  it('posts the alert topic to the channel with the same least-privilege role and guardrail as Slack, the channel id encoded as the service wants', () => {
+    template.hasResourceProperties('AWS::Chatbot::MicrosoftTeamsChannelConfiguration', {
+      ConfigurationName: 'AcmSentinel-eu-west-1-teams',
+      TeamsTenantId: teams.teamsTenantId,
+      TeamId: teams.teamsTeamId,
+      TeamsChannelId: '19%3a0123456789abcdef0123456789abcdef%40thread.tacv2',
+      SnsTopicArns: [{ Ref: Match.stringLikeRegexp('^AlertTopic') }],
+      LoggingLevel: 'INFO',
+      UserRoleRequired: true,
+      IamRoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TeamsRole'), 'Arn'] },
+      GuardrailPolicies: [{ Ref: Match.stringLikeRegexp('^TeamsGuardrail') }],
+    });
+    expect(JSON.stringify(template.findResources('AWS::Chatbot::MicrosoftTeamsChannelConfiguration'))).not.toMatch(/AdministratorAccess|arn:aws:iam::aws:policy/);
+    Annotations.fromStack(build(teams).stack).hasNoWarning('/AcmSentinel', Match.stringLikeRegexp('alerts reach no one'));
+  });
+
+  it.each<[Record<string, string>, RegExp]>([
+    [{ teamsTenantId: teams.teamsTenantId }, /context "teamsTeamId": is missing: the three Teams keys go together/],
+    [{ ...teams, teamsTenantId: 'contoso' }, /context "teamsTenantId": "contoso" is not a tenant ID/],
+    [{ ...teams, teamsChannelId: 'General' }, /context "teamsChannelId": "General" is not a Teams channel ID/],
+  ])('refuses %j, naming the key', (context, message) => {
+    expect(() => build(context)).toThrow(message);
+  });
+});
+
+describe('the kept buckets of a new trail', () => {
+  it('keep their bucket policies when the stack is deleted', () => {
+    const { template } = build({});
+    const policies = Object.values(template.findResources('AWS::S3::BucketPolicy')) as Array<{ DeletionPolicy?: string }>;
+    expect(policies.length).toBe(2);
+    for (const policy of policies) expect(policy.DeletionPolicy).toBe('Retain');
   });
 });
