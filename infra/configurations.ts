@@ -43,6 +43,8 @@ export const DOCUMENTED_CONFIGURATIONS: ReadonlyArray<readonly [name: string, co
   ['an existing bucket through an SNS topic', { ...EXAMPLE_TRAIL, trigger: 'sns', trailTopicArn: EXAMPLE_TRAIL_TOPIC }],
   ['an existing bucket through an SNS topic, with a queue', { ...EXAMPLE_TRAIL, trigger: 'sns', trailTopicArn: EXAMPLE_TRAIL_TOPIC, queue: 'true' }],
   ['an existing bucket with a queue', { ...EXAMPLE_TRAIL, queue: 'true' }],
+  ['a new organization trail', { organizationTrail: 'true', organizationId: 'o-a1b2c3d4e5', alertEmails: 'secops@example.com' }],
+  ['a new organization trail from a delegated administrator', { organizationTrail: 'true', organizationId: 'o-a1b2c3d4e5', organizationManagementAccount: '999988887777' }],
   [
     'a Microsoft Teams channel beside Slack',
     {

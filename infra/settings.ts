@@ -24,12 +24,19 @@ export const CONTEXT_KEYS = [
   'teamsTenantId',
   'teamsTeamId',
   'teamsChannelId',
+  'organizationTrail',
+  'organizationId',
+  'organizationManagementAccount',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
 /** Where the CloudTrail log files come from. */
 export type TrailSettings =
-  | { readonly kind: 'new' }
+  | {
+      readonly kind: 'new';
+      /** An organization trail, with the organization's ID and the account that owns the trail. */
+      readonly organization?: { readonly id: string; readonly managementAccount?: string };
+    }
   | {
       readonly kind: 'existing';
       /** Name of the bucket the trail delivers to, in this account and Region. */
@@ -321,6 +328,29 @@ function readBoolean(lookup: Lookup, key: ContextKey, unset: boolean, fix: strin
 const readDedupe = (lookup: Lookup): boolean =>
   readBoolean(lookup, 'dedupe', true, 'Leave it unset to deduplicate alerts across retries, or turn that off with -c dedupe=false.');
 
+const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
+
+function readOrganization(lookup: Lookup, hasBucket: boolean): { id: string; managementAccount?: string } | undefined {
+  const enabled = readBoolean(lookup, 'organizationTrail', false, 'Give -c organizationTrail=true (with organizationId) for a new organization trail, or leave it unset.');
+  const id = optionalString(lookup, 'organizationId');
+  const managementAccount = optionalString(lookup, 'organizationManagementAccount');
+  if (!enabled) {
+    if (id !== undefined) fail('organizationId', 'only applies with organizationTrail=true', 'Add -c organizationTrail=true, or remove organizationId.');
+    if (managementAccount !== undefined) fail('organizationManagementAccount', 'only applies with organizationTrail=true', 'Add -c organizationTrail=true, or remove organizationManagementAccount.');
+    return undefined;
+  }
+  if (hasBucket) {
+    fail('organizationTrail', 'creates a new organization trail, and trailBucketName points at an existing one', 'For an organization trail that exists, set only trailBucketName (and trailKeyPrefix, trailKmsKeyArn); remove organizationTrail.');
+  }
+  if (id === undefined || !ORGANIZATION_ID.test(id)) {
+    fail('organizationId', id === undefined ? 'is missing while organizationTrail=true' : `"${id}" is not an organization ID`, 'Give the ID "aws organizations describe-organization" shows (Organization.Id), e.g. -c organizationId=o-a1b2c3d4e5: the bucket policy admits the trail\'s writes under AWSLogs/<organization ID>/.');
+  }
+  if (managementAccount !== undefined && !/^\d{12}$/.test(managementAccount)) {
+    fail('organizationManagementAccount', `"${managementAccount}" is not an account ID`, 'Give the management account\'s 12-digit ID; set it only when deploying from a delegated administrator account.');
+  }
+  return { id: id!, ...(managementAccount !== undefined ? { managementAccount } : {}) };
+}
+
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
 function readDelivery(lookup: Lookup, trail: TrailSettings): DeliverySettings {
@@ -390,7 +420,7 @@ function readRuleConfig(lookup: Lookup): RuleConfig {
 
 // Only plain names are checked for typos: CDK's own keys contain ':', '@' or '/'. A key that
 // starts like one of ours, or is a letter or two away from one, is taken for a misspelling.
-const OUR_WORDS = /^(trail|alert|slack|teams|rule|email|dedup|maxDecompress|heartbeat|trigger|queue)/i;
+const OUR_WORDS = /^(trail|alert|slack|teams|rule|email|dedup|maxDecompress|heartbeat|trigger|queue|organization)/i;
 
 function rejectMisspelledKeys(allKeys: readonly string[]): void {
   const known = CONTEXT_KEYS as readonly string[];
@@ -427,8 +457,11 @@ export function readSettings(context: Readonly<Record<string, unknown>>): Sentin
   const bucketName = readBucketName(lookup);
   const keyPrefix = readKeyPrefix(lookup, bucketName !== undefined);
   const kmsKeyArn = readKmsKeyArn(lookup, bucketName !== undefined);
+  const organization = readOrganization(lookup, bucketName !== undefined);
   const trail: TrailSettings =
-    bucketName === undefined ? { kind: 'new' } : { kind: 'existing', bucketName, keyPrefix, ...(kmsKeyArn ? { kmsKeyArn } : {}) };
+    bucketName === undefined
+      ? { kind: 'new', ...(organization ? { organization } : {}) }
+      : { kind: 'existing', bucketName, keyPrefix, ...(kmsKeyArn ? { kmsKeyArn } : {}) };
   const slack = readSlack(lookup);
   const teams = readTeams(lookup);
   const slackWebhook = readSlackWebhook(lookup, slack !== undefined);

@@ -40,7 +40,7 @@ export class TrailSource extends Construct {
       this.logFilesKeyArn = props.kmsKeyArn;
       this.checkKeyRegion(props.kmsKeyArn);
     } else {
-      const created = this.createTrail(props.eventBridge ?? false);
+      const created = this.createTrail(props.eventBridge ?? false, props.organization);
       this.bucket = created.bucket;
       this.trail = created.trail;
       this.logFilesPrefix = TRAIL_LOGS_FOLDER;
@@ -111,12 +111,14 @@ export class TrailSource extends Construct {
     }
   }
 
-  private createTrail(eventBridge: boolean): { bucket: s3.Bucket; key: kms.Key; trail: cloudtrail.Trail } {
+  private createTrail(eventBridge: boolean, organization?: { id: string; managementAccount?: string }): { bucket: s3.Bucket; key: kms.Key; trail: cloudtrail.Trail } {
     const stack = Stack.of(this);
     // The name is fixed so the key policy can name the trail before the trail exists; a
     // multi-Region trail holds its name in every Region, so the home Region is part of it.
     const trailName = `${stack.stackName}-${stack.region}-trail`;
-    const trailArn = stack.formatArn({ service: 'cloudtrail', resource: 'trail', resourceName: trailName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    // An organization trail made from a delegated administrator account belongs to the management account.
+    const owner = organization?.managementAccount ?? stack.account;
+    const trailArn = stack.formatArn({ service: 'cloudtrail', account: owner, resource: 'trail', resourceName: trailName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
 
     const accessLogs = new s3.Bucket(this, 'AccessLogsBucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -143,7 +145,7 @@ export class TrailSource extends Construct {
         resources: ['*'],
         conditions: {
           StringEquals: { 'aws:SourceArn': trailArn },
-          StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': stack.formatArn({ service: 'cloudtrail', region: '*', resource: 'trail', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }) },
+          StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': stack.formatArn({ service: 'cloudtrail', region: '*', account: owner, resource: 'trail', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }) },
         },
       }),
     );
@@ -205,7 +207,20 @@ export class TrailSource extends Construct {
       // Read events too: GetAcmeExternalAccountBindingCredentials, a critical rule, is a read.
       // The first trail's copy of management events is free; a second trail's is billed per event.
       managementEvents: cloudtrail.ReadWriteType.ALL,
+      ...(organization ? { isOrganizationTrail: true, orgId: organization.id } : {}),
     });
+    if (organization?.managementAccount) {
+      // CDK's own statement for organization trails names this account's trail ARN.
+      bucket.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AllowOrganizationTrailWrites',
+          principals: [cloudtrailPrincipal],
+          actions: ['s3:PutObject'],
+          resources: [bucket.arnForObjects(`AWSLogs/${organization.id}/*`)],
+          conditions: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceArn': trailArn } },
+        }),
+      );
+    }
     // The buckets are kept when the stack is deleted, and so are their policies: without them a
     // kept bucket would accept plain HTTP and any trail's writes.
     for (const kept of [bucket, accessLogs]) kept.policy?.applyRemovalPolicy(RemovalPolicy.RETAIN);

@@ -482,3 +482,42 @@ describe('the kept buckets of a new trail', () => {
     for (const policy of policies) expect(policy.DeletionPolicy).toBe('Retain');
   });
 });
+
+describe('a new organization trail (-c organizationTrail=true)', () => {
+  it('creates an organization trail whose bucket admits its writes under AWSLogs/<organization ID>/ from this trail only', () => {
+    const { template } = build({ organizationTrail: 'true', organizationId: 'o-a1b2c3d4e5' });
+    template.hasResourceProperties('AWS::CloudTrail::Trail', { IsOrganizationTrail: true, TrailName: 'AcmSentinel-eu-west-1-trail' });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 's3:PutObject',
+            Principal: { Service: 'cloudtrail.amazonaws.com' },
+            Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^TrailSourceBucket'), 'Arn'] }, '/AWSLogs/o-a1b2c3d4e5/*']] },
+            Condition: { StringEquals: Match.objectLike({ 'aws:SourceArn': 'arn:aws:cloudtrail:eu-west-1:111122223333:trail/AcmSentinel-eu-west-1-trail' }) },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('from a delegated administrator, names the management account as the trail owner in the bucket and key policies', () => {
+    const { template } = build({ organizationTrail: 'true', organizationId: 'o-a1b2c3d4e5', organizationManagementAccount: '999988887777' });
+    const owned = 'arn:aws:cloudtrail:eu-west-1:999988887777:trail/AcmSentinel-eu-west-1-trail';
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'AllowOrganizationTrailWrites', Condition: { StringEquals: Match.objectLike({ 'aws:SourceArn': owned }) } })]) },
+    });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'AllowCloudTrailToEncryptLogFiles', Condition: Match.objectLike({ StringEquals: { 'aws:SourceArn': owned } }) })]) },
+    });
+  });
+
+  it.each<[Record<string, string>, RegExp]>([
+    [{ organizationTrail: 'true' }, /context "organizationId": is missing while organizationTrail=true/],
+    [{ organizationTrail: 'true', organizationId: 'r-abcd' }, /"r-abcd" is not an organization ID/],
+    [{ organizationTrail: 'true', organizationId: 'o-a1b2c3d4e5', trailBucketName: 'org-trail-logs' }, /context "organizationTrail": creates a new organization trail/],
+    [{ organizationId: 'o-a1b2c3d4e5' }, /context "organizationId": only applies with organizationTrail=true/],
+  ])('refuses %j, naming the key', (context, message) => {
+    expect(() => build(context)).toThrow(message);
+  });
+});
