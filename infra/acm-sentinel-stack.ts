@@ -1,9 +1,11 @@
-import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Stack, Token, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { ConfigError } from '../lambda/errors';
 import { AlertTopic } from './alert-topic';
 import { ChatChannel } from './chat-channel';
 import { DedupeTable } from './dedupe-table';
 import { LogDelivery } from './log-delivery';
+import { crossAccountNames } from './log-source-stack';
 import { SentinelAlarms } from './sentinel-alarms';
 import { SENTINEL_TIMEOUT, SentinelFunction } from './sentinel-function';
 import type { SentinelSettings } from './settings';
@@ -35,7 +37,15 @@ export class AcmSentinelStack extends Stack {
     const { settings } = props;
     const alarmNamePrefix = `${this.stackName}-`;
 
-    this.trailSource = new TrailSource(this, 'TrailSource', { ...settings.trail, eventBridge: settings.delivery.trigger === 'eventbridge' });
+    const crossAccount = settings.trail.kind === 'existing' && settings.trail.account !== undefined ? crossAccountNames(this.stackName, this.region) : undefined;
+    if (crossAccount && Token.isUnresolved(this.account)) {
+      throw new ConfigError('context "trailBucketAccount": the security account must be known at synth, since the log account\'s read role trusts this function\'s role by ARN. Run cdk with credentials for it (or set CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION).');
+    }
+    this.trailSource = new TrailSource(this, 'TrailSource', {
+      ...settings.trail,
+      eventBridge: settings.delivery.trigger === 'eventbridge',
+      ...(crossAccount ? { readerRoleName: crossAccount.readerRole } : {}),
+    });
     this.alertTopic = new AlertTopic(this, 'AlertTopic', {
       emails: settings.alertEmails,
       emailMinSeverity: settings.emailMinSeverity,
@@ -48,6 +58,7 @@ export class AcmSentinelStack extends Stack {
       ruleConfig: settings.ruleConfig,
       ...(settings.maxDecompressedBytes !== undefined ? { maxDecompressedBytes: settings.maxDecompressedBytes } : {}),
       ...(this.dedupeTable ? { dedupeTable: this.dedupeTable } : {}),
+      ...(crossAccount ? { roleName: crossAccount.functionRole } : {}),
     });
     this.logDelivery = new LogDelivery(this, 'LogDelivery', {
       trailSource: this.trailSource,

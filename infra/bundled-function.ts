@@ -24,6 +24,8 @@ export interface BundledFunctionProps {
   readonly description: string;
   /** What the function's role is for, in the role's description. */
   readonly roleDescription: string;
+  /** A fixed name for the role, when another account's policy must name it. @default generated */
+  readonly roleName?: string;
   /** The TypeScript handler file, bundled by esbuild. */
   readonly entry: string;
   readonly memorySize: number;
@@ -52,6 +54,7 @@ export function bundledFunction(scope: Construct, props: BundledFunctionProps): 
   const role = new iam.Role(scope, 'Role', {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     description: props.roleDescription,
+    ...(props.roleName ? { roleName: props.roleName } : {}),
   });
   const logGroup = new logs.LogGroup(scope, 'LogGroup', { retention: SENTINEL_LOG_RETENTION });
   logGroup.grantWrite(role);

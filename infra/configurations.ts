@@ -43,6 +43,12 @@ export const DOCUMENTED_CONFIGURATIONS: ReadonlyArray<readonly [name: string, co
   ['an existing bucket through an SNS topic', { ...EXAMPLE_TRAIL, trigger: 'sns', trailTopicArn: EXAMPLE_TRAIL_TOPIC }],
   ['an existing bucket through an SNS topic, with a queue', { ...EXAMPLE_TRAIL, trigger: 'sns', trailTopicArn: EXAMPLE_TRAIL_TOPIC, queue: 'true' }],
   ['an existing bucket with a queue', { ...EXAMPLE_TRAIL, queue: 'true' }],
+  [
+    'a bucket in another account (AWS Control Tower log archive) through EventBridge, with a queue',
+    { ...EXAMPLE_TRAIL, trailBucketAccount: '444455556666', trigger: 'eventbridge', queue: 'true', alertEmails: 'secops@example.com' },
+  ],
+  ['a bucket in another account and Region, through EventBridge', { trailBucketName: 'aws-controltower-logs-444455556666-us-east-1', trailBucketAccount: '444455556666', trailBucketRegion: 'us-east-1', trigger: 'eventbridge' }],
+  ['a bucket in another account, through a topic there', { ...EXAMPLE_TRAIL, trailBucketAccount: '444455556666', trigger: 'sns', trailTopicArn: 'arn:aws:sns:eu-west-1:444455556666:cloudtrail-log-files' }],
   ['a new organization trail', { organizationTrail: 'true', organizationId: 'o-a1b2c3d4e5', alertEmails: 'secops@example.com' }],
   ['a new organization trail from a delegated administrator', { organizationTrail: 'true', organizationId: 'o-a1b2c3d4e5', organizationManagementAccount: '999988887777' }],
   [

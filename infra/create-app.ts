@@ -1,10 +1,13 @@
 import { App, Validations, type AppProps, type Environment } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AcmSentinelStack } from './acm-sentinel-stack';
+import { LogSourceStack } from './log-source-stack';
 import { readSettings } from './settings';
 
 /** The stack's name; alarm names and the trail name derive from it. */
 export const STACK_NAME = 'AcmSentinel';
+/** The second stack, for the trail bucket's account when it is not the sentinel's. */
+export const LOG_SOURCE_STACK_NAME = 'AcmSentinelLogSource';
 
 /**
  * Feature flags the template depends on. They are set here, not in cdk.json, so that the tests,
@@ -36,7 +39,7 @@ export interface CreateAppOptions {
  * Builds the acm-sentinel app: settings validated from context, one stack, and cdk-nag's AWS
  * Solutions checks, so any unacknowledged finding fails `cdk synth`.
  */
-export function createApp(options: CreateAppOptions = {}): { app: App; stack: AcmSentinelStack } {
+export function createApp(options: CreateAppOptions = {}): { app: App; stack: AcmSentinelStack; logSource?: LogSourceStack } {
   const app = new App({ context: options.context, postCliContext: FEATURE_FLAGS, ...(options.outdir ? { outdir: options.outdir } : {}) });
   const settings = readSettings(app.node.getAllContext());
   const env = options.env ?? { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
@@ -45,10 +48,26 @@ export function createApp(options: CreateAppOptions = {}): { app: App; stack: Ac
     env,
     description: 'acm-sentinel: alerts on sensitive ACM activity found in CloudTrail log files',
   });
+  // A bucket in another account: the small stack its account deploys (cdk deploy --all).
+  const trail = settings.trail;
+  const logSource =
+    trail.kind === 'existing' && trail.account !== undefined
+      ? new LogSourceStack(app, LOG_SOURCE_STACK_NAME, {
+          env: { account: trail.account, region: trail.region ?? stack.region },
+          description: 'acm-sentinel log source: lets the sentinel function read this account\'s CloudTrail log files and hear of new ones',
+          bucketName: trail.bucketName,
+          keyPrefix: trail.keyPrefix,
+          ...(trail.kmsKeyArn ? { kmsKeyArn: trail.kmsKeyArn } : {}),
+          sentinelAccount: stack.account,
+          sentinelRegion: stack.region,
+          sentinelStackName: stack.stackName,
+          delivery: settings.delivery,
+        })
+      : undefined;
   if (options.nag ?? true) {
     // Acknowledgements are copied into the template's metadata, so a reviewer reading the
     // template sees each one with its reason.
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true, writeSuppressionsToCloudFormation: true }));
   }
-  return { app, stack };
+  return { app, stack, ...(logSource ? { logSource } : {}) };
 }

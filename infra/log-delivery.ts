@@ -22,6 +22,21 @@ export const MAX_RECEIVE_COUNT = 5;
 /** Messages per invocation: each names one log file (or a few), and each fails or succeeds alone. */
 export const DELIVERY_BATCH_SIZE = 10;
 
+/** The EventBridge pattern of a new CloudTrail log file in `bucketName` under `logFilesPrefix` (`[prefix/]AWSLogs/`), from `account` when given. */
+export function logFilesPattern(bucketName: string, logFilesPrefix: string, account?: string): events.EventPattern {
+  return {
+    source: ['aws.s3'],
+    detailType: ['Object Created'],
+    ...(account ? { account: [account] } : {}),
+    detail: {
+      bucket: { name: [bucketName] },
+      // Only CloudTrail log files: not digests (CloudTrail-Digest/), Insights files, or AWS Config
+      // files that share the bucket in AWS Control Tower's log archive.
+      object: { key: events.Match.wildcard(`${logFilesPrefix.replace(/[\\*]/g, '\\$&')}*/CloudTrail/*${LOG_FILE_SUFFIX}`) },
+    },
+  };
+}
+
 export interface LogDeliveryProps {
   readonly trailSource: TrailSource;
   readonly function: lambda.IFunction;
@@ -71,18 +86,25 @@ export class LogDelivery extends Construct {
     } else if (settings.trigger === 'eventbridge') {
       this.rule = new events.Rule(this, 'LogFileCreated', {
         description: 'acm-sentinel: a new CloudTrail log file in the trail bucket',
-        eventPattern: {
-          source: ['aws.s3'],
-          detailType: ['Object Created'],
-          detail: {
-            bucket: { name: [trailSource.bucket.bucketName] },
-            object: { key: events.Match.wildcard(`${trailSource.logFilesPrefix.replace(/[\\*]/g, '\\$&')}*${LOG_FILE_SUFFIX}`) },
-          },
-        },
+        eventPattern: logFilesPattern(trailSource.bucket.bucketName, trailSource.logFilesPrefix, trailSource.account),
         targets: [this.queue ? new targets.SqsQueue(this.queue) : new targets.LambdaFunction(props.function, { retryAttempts: 185, maxEventAge: Duration.hours(24) })],
       });
       // A bucket this stack creates sends its events to EventBridge; an existing one is turned on by its owner (docs/deploy.md).
       if (trailSource.trail) trailSource.acknowledgeNotificationsHandler();
+      // A bucket in another account: AcmSentinelLogSource forwards its events to this account's default bus.
+      if (trailSource.account) {
+        new events.CfnEventBusPolicy(this, 'LogAccountMayForward', {
+          eventBusName: 'default',
+          statementId: `acm-sentinel-log-files-from-${trailSource.account}`,
+          statement: {
+            Effect: 'Allow',
+            Principal: { AWS: `arn:${Stack.of(this).partition}:iam::${trailSource.account}:root` },
+            Action: 'events:PutEvents',
+            Resource: `arn:${Stack.of(this).partition}:events:${Stack.of(this).region}:${Stack.of(this).account}:event-bus/default`,
+            Condition: { StringEquals: { 'events:source': 'aws.s3', 'events:detail-type': 'Object Created' } },
+          },
+        });
+      }
     } else {
       const topicArn = settings.trailTopicArn!;
       const region = Stack.of(this).region;

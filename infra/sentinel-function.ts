@@ -50,6 +50,8 @@ export interface SentinelFunctionProps {
   readonly maxDecompressedBytes?: number;
   /** Where the function remembers the events it alerted on. @default none: no deduplication across invocations */
   readonly dedupeTable?: DedupeTable;
+  /** A fixed role name, for a log bucket in another account whose read role trusts it by name. @default generated */
+  readonly roleName?: string;
 }
 
 /**
@@ -85,6 +87,8 @@ export class SentinelFunction extends Construct {
       NODE_OPTIONS: '--enable-source-maps',
       ...(props.maxDecompressedBytes !== undefined ? { [ENV.maxDecompressedBytes]: String(props.maxDecompressedBytes) } : {}),
       ...(props.dedupeTable ? { [ENV.dedupeTable]: props.dedupeTable.table.tableName } : {}),
+      ...(props.trailSource.readerRoleArn ? { [ENV.logReaderRoleArn]: props.trailSource.readerRoleArn } : {}),
+      ...(props.trailSource.region ? { [ENV.logBucketRegion]: props.trailSource.region } : {}),
     };
     // The topic ARN and table name are still tokens here; 256 bytes bound any real one.
     const environmentBytes = Object.entries(environment).reduce(
@@ -105,6 +109,7 @@ export class SentinelFunction extends Construct {
       timeout: SENTINEL_TIMEOUT,
       environment,
       failureQueue: this.failureQueue,
+      ...(props.roleName ? { roleName: props.roleName } : {}),
     });
     this.function = built.function;
     this.role = built.role;

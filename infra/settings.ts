@@ -24,6 +24,8 @@ export const CONTEXT_KEYS = [
   'teamsTenantId',
   'teamsTeamId',
   'teamsChannelId',
+  'trailBucketAccount',
+  'trailBucketRegion',
   'organizationTrail',
   'organizationId',
   'organizationManagementAccount',
@@ -45,6 +47,10 @@ export type TrailSettings =
       readonly keyPrefix: string;
       /** ARN of the KMS key the trail encrypts its log files with, when it uses SSE-KMS. */
       readonly kmsKeyArn?: string;
+      /** The bucket's account, when it is not the stack's: a second stack, AcmSentinelLogSource, deploys there. */
+      readonly account?: string;
+      /** The bucket's Region, when it is not the stack's. */
+      readonly region?: string;
     };
 
 /** How the function learns of new log files. */
@@ -329,6 +335,19 @@ const readDedupe = (lookup: Lookup): boolean =>
   readBoolean(lookup, 'dedupe', true, 'Leave it unset to deduplicate alerts across retries, or turn that off with -c dedupe=false.');
 
 const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
+function readBucketLocation(lookup: Lookup, hasBucket: boolean): { account?: string; region?: string } {
+  const account = optionalString(lookup, 'trailBucketAccount');
+  const region = optionalString(lookup, 'trailBucketRegion');
+  for (const [key, value] of [['trailBucketAccount', account], ['trailBucketRegion', region]] as const) {
+    if (value !== undefined && !hasBucket) fail(key, 'only applies to an existing trail bucket', 'Also set trailBucketName (the bucket in that account), or remove it.');
+  }
+  if (account !== undefined && !/^\d{12}$/.test(account)) fail('trailBucketAccount', `"${account}" is not an account ID`, 'Give the 12-digit ID of the account that owns the bucket, e.g. the log archive account of AWS Control Tower.');
+  if (region !== undefined && !REGION.test(region)) fail('trailBucketRegion', `"${region}" is not a Region`, 'Give the bucket\'s Region, e.g. -c trailBucketRegion=us-east-1.');
+  if (region !== undefined && account === undefined) fail('trailBucketRegion', 'only applies with trailBucketAccount', 'Set trailBucketAccount too; a bucket in this account is read from the stack\'s Region.');
+  return { ...(account !== undefined ? { account } : {}), ...(region !== undefined ? { region } : {}) };
+}
 
 function readOrganization(lookup: Lookup, hasBucket: boolean): { id: string; managementAccount?: string } | undefined {
   const enabled = readBoolean(lookup, 'organizationTrail', false, 'Give -c organizationTrail=true (with organizationId) for a new organization trail, or leave it unset.');
@@ -373,6 +392,9 @@ function readDelivery(lookup: Lookup, trail: TrailSettings): DeliverySettings {
     }
   } else if (topicArn !== undefined) {
     fail('trailTopicArn', `only applies to trigger=sns, and trigger is ${trigger}`, 'Add -c trigger=sns, or remove trailTopicArn.');
+  }
+  if (trail.kind === 'existing' && trail.account !== undefined && trigger === 's3') {
+    fail('trigger', 'is s3 (the default), and S3 cannot notify a function in another account (trailBucketAccount)', 'Use -c trigger=eventbridge (the AcmSentinelLogSource stack forwards the bucket\'s events to this account) or -c trigger=sns with a topic in the bucket\'s account.');
   }
   const queue = readBoolean(lookup, 'queue', false, 'Give -c queue=true to put an SQS queue between the trigger and the function, or leave it unset.');
   return { trigger, ...(topicArn !== undefined ? { trailTopicArn: topicArn } : {}), queue };
@@ -458,10 +480,11 @@ export function readSettings(context: Readonly<Record<string, unknown>>): Sentin
   const keyPrefix = readKeyPrefix(lookup, bucketName !== undefined);
   const kmsKeyArn = readKmsKeyArn(lookup, bucketName !== undefined);
   const organization = readOrganization(lookup, bucketName !== undefined);
+  const location = readBucketLocation(lookup, bucketName !== undefined);
   const trail: TrailSettings =
     bucketName === undefined
       ? { kind: 'new', ...(organization ? { organization } : {}) }
-      : { kind: 'existing', bucketName, keyPrefix, ...(kmsKeyArn ? { kmsKeyArn } : {}) };
+      : { kind: 'existing', bucketName, keyPrefix, ...(kmsKeyArn ? { kmsKeyArn } : {}), ...location };
   const slack = readSlack(lookup);
   const teams = readTeams(lookup);
   const slackWebhook = readSlackWebhook(lookup, slack !== undefined);

@@ -16,6 +16,8 @@ export const LOG_FILE_SUFFIX = '.json.gz';
 export type TrailSourceProps = TrailSettings & {
   /** Turn on the new bucket's EventBridge delivery (an existing bucket is never changed). @default false */
   readonly eventBridge?: boolean;
+  /** The read role's name in the bucket's account, for a bucket in another account. @default none */
+  readonly readerRoleName?: string;
 };
 
 /**
@@ -31,14 +33,28 @@ export class TrailSource extends Construct {
   readonly logFilesKeyArn?: string;
   /** The trail this stack created, when it created one. */
   readonly trail?: cloudtrail.Trail;
+  /** The bucket's account, when it is another account's (read through `readerRoleArn`). */
+  readonly account?: string;
+  /** The role in the bucket's account that lets the function read the log files, for a bucket in another account. */
+  readonly readerRoleArn?: string;
+  /** The bucket's Region, when it differs from the stack's. */
+  readonly region?: string;
 
   constructor(scope: Construct, id: string, props: TrailSourceProps) {
     super(scope, id);
     if (props.kind === 'existing') {
-      this.bucket = s3.Bucket.fromBucketName(this, 'Bucket', props.bucketName);
+      this.bucket = props.account
+        ? s3.Bucket.fromBucketAttributes(this, 'Bucket', { bucketName: props.bucketName, account: props.account, ...(props.region ? { region: props.region } : {}) })
+        : s3.Bucket.fromBucketName(this, 'Bucket', props.bucketName);
       this.logFilesPrefix = `${props.keyPrefix}${TRAIL_LOGS_FOLDER}`;
       this.logFilesKeyArn = props.kmsKeyArn;
-      this.checkKeyRegion(props.kmsKeyArn);
+      if (props.account) {
+        const stack = Stack.of(this);
+        this.account = props.account;
+        this.region = props.region;
+        this.readerRoleArn = `arn:${stack.partition}:iam::${props.account}:role/${props.readerRoleName}`;
+      }
+      this.checkKeyRegion(props.kmsKeyArn, props.region);
     } else {
       const created = this.createTrail(props.eventBridge ?? false, props.organization);
       this.bucket = created.bucket;
@@ -53,6 +69,11 @@ export class TrailSource extends Construct {
    * the log prefix, and `kms:Decrypt` on the trail's key, usable only through S3.
    */
   grantReadLogFiles(role: iam.IRole): void {
+    if (this.readerRoleArn) {
+      // The S3 and KMS permissions live on the read role, in the bucket's account.
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [this.readerRoleArn] }));
+      return;
+    }
     const logFiles = this.bucket.arnForObjects(`${this.logFilesPrefix}*`);
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [logFiles] }));
     // The finding names the resource as cdk-nag renders it, so only this wildcard is acknowledged.
@@ -99,14 +120,16 @@ export class TrailSource extends Construct {
     }
   }
 
-  private checkKeyRegion(kmsKeyArn: string | undefined): void {
-    const region = Stack.of(this).region;
+  private checkKeyRegion(kmsKeyArn: string | undefined, bucketRegion: string | undefined): void {
+    const region = bucketRegion ?? Stack.of(this).region;
     // An environment-agnostic stack learns its Region only at deploy time.
     if (!kmsKeyArn || Token.isUnresolved(region)) return;
     const keyRegion = kmsKeyArn.split(':')[3];
     if (keyRegion !== region) {
       throw new ConfigError(
-        `context "trailKmsKeyArn": the key is in ${keyRegion} but the stack deploys to ${region}. The trail bucket, its key and this stack must share a Region: deploy to ${keyRegion}.`,
+        bucketRegion
+          ? `context "trailKmsKeyArn": the key is in ${keyRegion} but trailBucketRegion is ${region}. The bucket and its key share a Region: check both.`
+          : `context "trailKmsKeyArn": the key is in ${keyRegion} but the stack deploys to ${region}. The trail bucket, its key and this stack must share a Region: deploy to ${keyRegion}.`,
       );
     }
   }

@@ -17,6 +17,8 @@ export const ENV = {
   maxDecompressedBytes: 'MAX_DECOMPRESSED_BYTES',
   dedupeTable: 'DEDUPE_TABLE_NAME',
   claimLeaseMs: 'DEDUPE_CLAIM_LEASE_MS',
+  logReaderRoleArn: 'LOG_READER_ROLE_ARN',
+  logBucketRegion: 'LOG_BUCKET_REGION',
 } as const;
 
 export interface Config {
@@ -27,6 +29,10 @@ export interface Config {
   readonly dedupeTableName?: string;
   /** How long a claim in the dedupe table holds before another invocation may take it over. */
   readonly claimLeaseMs: number;
+  /** A role in the log bucket's account that the function assumes to read log files (a bucket in another account). */
+  readonly logReaderRoleArn?: string;
+  /** The log bucket's Region, when it is not the function's. */
+  readonly logBucketRegion?: string;
 }
 
 /** Reads and validates the handler's configuration; throws ConfigError naming the variable at fault. */
@@ -49,7 +55,20 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     throw new ConfigError(`${ENV.dedupeTable} must be a DynamoDB table name (got "${dedupeTableName}"); the CDK stack sets it`);
   }
   const claimLeaseMs = wholeNumber(env, ENV.claimLeaseMs, CLAIM_LEASE_MS, 1_000, 600_000, 'milliseconds');
-  return Object.freeze({ topicArn, rules, maxDecompressedBytes, claimLeaseMs, ...(dedupeTableName ? { dedupeTableName } : {}) });
+  const logReaderRoleArn = env[ENV.logReaderRoleArn] || undefined;
+  if (logReaderRoleArn !== undefined && !/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/.test(logReaderRoleArn)) {
+    throw new ConfigError(`${ENV.logReaderRoleArn} must be the ARN of an IAM role (got "${logReaderRoleArn}"); the CDK stack sets it`);
+  }
+  const logBucketRegion = env[ENV.logBucketRegion] || undefined;
+  if (logBucketRegion !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(logBucketRegion)) {
+    throw new ConfigError(`${ENV.logBucketRegion} must be an AWS Region such as eu-west-1 (got "${logBucketRegion}"); the CDK stack sets it`);
+  }
+  return Object.freeze({
+    topicArn, rules, maxDecompressedBytes, claimLeaseMs,
+    ...(dedupeTableName ? { dedupeTableName } : {}),
+    ...(logReaderRoleArn ? { logReaderRoleArn } : {}),
+    ...(logBucketRegion ? { logBucketRegion } : {}),
+  });
 }
 
 /** An optional whole-number setting within bounds, or its default. */

@@ -7,6 +7,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { Context } from 'aws-lambda';
 import { DynamoDbDedupeStore } from './adapters/dynamodb-dedupe-store';
 import { createPowertoolsLogger } from './adapters/powertools-logger';
@@ -24,7 +25,24 @@ const metrics = new Metrics({ namespace: 'AcmSentinel', serviceName: SERVICE });
 // Time bounds: no connection waits past 3 s; an S3 body that sends nothing for 10 s fails (its
 // object is named and retried); an SNS attempt fails after 5 s, so three attempts stay inside a
 // claim's lease.
-const s3 = new S3Client({ requestHandler: { connectionTimeout: 3_000, socketTimeout: 10_000 } });
+const S3_TIMEOUTS = { connectionTimeout: 3_000, socketTimeout: 10_000 };
+const defaultS3 = new S3Client({ requestHandler: S3_TIMEOUTS });
+
+/**
+ * The client that reads log files: the default one, or, for a bucket in another account, one
+ * whose credentials come from assuming the log account's read role (renewed by the SDK before
+ * they expire) and which talks to the bucket's Region.
+ */
+function logFilesClient(config: Config): S3Client {
+  if (!config.logReaderRoleArn && !config.logBucketRegion) return defaultS3;
+  return new S3Client({
+    requestHandler: S3_TIMEOUTS,
+    ...(config.logBucketRegion ? { region: config.logBucketRegion } : {}),
+    ...(config.logReaderRoleArn
+      ? { credentials: fromTemporaryCredentials({ params: { RoleArn: config.logReaderRoleArn, RoleSessionName: 'acm-sentinel', DurationSeconds: 3600 } }) }
+      : {}),
+  });
+}
 const sns = new SNSClient({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000, throwOnRequestTimeout: true, socketTimeout: 5_000 } });
 // A claim or mark that hangs must not outlive the invocation either.
 const dynamodb = new DynamoDBClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 2_000, requestTimeout: 3_000, throwOnRequestTimeout: true, socketTimeout: 3_000 } });
@@ -45,7 +63,7 @@ function init(): Runtime {
       config,
       engine: createRuleEngine(config.rules),
       ports: {
-        reader: new S3LogReader(s3),
+        reader: new S3LogReader(logFilesClient(config)),
         publisher: new SnsAlertPublisher(sns, config.topicArn),
         logger,
         ...(config.dedupeTableName ? { dedupe: new DynamoDbDedupeStore(dynamodb, config.dedupeTableName, Date.now, config.claimLeaseMs) } : {}),

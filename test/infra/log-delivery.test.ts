@@ -14,7 +14,7 @@ describe('trigger=eventbridge', () => {
       EventPattern: {
         source: ['aws.s3'],
         'detail-type': ['Object Created'],
-        detail: { bucket: { name: ['org-trail-logs'] }, object: { key: [{ wildcard: 'org/AWSLogs/*.json.gz' }] } },
+        detail: { bucket: { name: ['org-trail-logs'] }, object: { key: [{ wildcard: 'org/AWSLogs/*/CloudTrail/*.json.gz' }] } },
       },
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Sentinel'), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 } })],
     });
@@ -26,7 +26,7 @@ describe('trigger=eventbridge', () => {
     const { template } = build({ trigger: 'eventbridge' });
     const [configuration] = notifications(template).map((resource) => resource.Properties.NotificationConfiguration);
     expect(configuration).toEqual({ EventBridgeConfiguration: {} });
-    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ detail: { bucket: { name: [ref('TrailSourceBucket')] }, object: { key: [{ wildcard: 'AWSLogs/*.json.gz' }] } } }) });
+    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ detail: { bucket: { name: [ref('TrailSourceBucket')] }, object: { key: [{ wildcard: 'AWSLogs/*/CloudTrail/*.json.gz' }] } } }) });
   });
 });
 
