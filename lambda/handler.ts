@@ -79,6 +79,8 @@ export interface HandlerSummary {
   skipped: Array<{ bucket: string; key: string; reason: string }>;
   /** SQS messages that could not be understood, each with the shape it had. */
   unreadable: string[];
+  /** Real-time events (EventBridge): per delivery, alerts, published, duplicates (already sent by the log path), deferred (a burst). */
+  realtime: Array<{ records: number; alerts: number; published: number; duplicates: number; deferred: number; error?: string }>;
   published: number;
 }
 
@@ -87,6 +89,7 @@ function summarize(result: EventResult): HandlerSummary {
     objects: result.objects.map((object) => ({ ...object })),
     skipped: result.skipped.map((skip) => ({ ...skip })),
     unreadable: [...result.unreadable],
+    realtime: result.realtime.map((entry) => ({ ...entry })),
     published: result.published.length,
   };
 }
@@ -101,7 +104,10 @@ function emitMetrics(result: EventResult): void {
   metrics.addMetric('AlertsPublished', MetricUnit.Count, result.published.length);
   metrics.addMetric('Skipped', MetricUnit.Count, result.skipped.length);
   metrics.addMetric('ObjectFailures', MetricUnit.Count, result.objects.filter((object) => object.error).length);
-  metrics.addMetric('DuplicatesSuppressed', MetricUnit.Count, sum('duplicates'));
+  const realtime = (field: 'records' | 'duplicates' | 'deferred') => result.realtime.reduce((n, entry) => n + entry[field], 0);
+  metrics.addMetric('DuplicatesSuppressed', MetricUnit.Count, sum('duplicates') + realtime('duplicates'));
+  metrics.addMetric('RealtimeEvents', MetricUnit.Count, realtime('records'));
+  metrics.addMetric('RealtimeDeferred', MetricUnit.Count, realtime('deferred'));
   metrics.addMetric('DedupeUnavailable', MetricUnit.Count, result.dedupeUnavailable ? 1 : 0);
   metrics.addMetric('ClaimsBusy', MetricUnit.Count, result.claimsBusy);
   metrics.addMetric('ClaimRaces', MetricUnit.Count, result.claimRaces);

@@ -104,7 +104,7 @@ export function liveLinks(where: string, text: string): string[] {
 
 // The markup acm-sentinel writes itself: label emphasis, emoji, console links, bullets.
 const OWN_LABEL =
-  /\*(Who|Session issuer|When|Burst|From|Error|Resource|Why it matters|Account \/ region|From IP|User agent|Outcome|Resources|What to do next|Session issuer &amp; MFA|no):?\*/g;
+  /\*(Who|Session issuer|When|Burst|From|Error|Resource|Why it matters|Seen via|Account \/ region|From IP|User agent|Outcome|Resources|What to do next|Session issuer &amp; MFA|no):?\*/g;
 const OWN_CONSOLE_LINK = /<https:\/\/[a-z0-9-]+\.console\.aws\.amazon\.com\/[^|>\s]*\|[A-Za-z ]+>/g;
 
 /**
@@ -123,7 +123,7 @@ export function liveMrkdwn(where: string, text: string): string[] {
   return problems;
 }
 
-const EMAIL_FACTS = ['Severity', 'Alert', 'When', 'Burst', 'Who', 'Session', 'From', 'Call', 'Error', 'Resource', 'Account', 'Event ID', 'Log file'];
+const EMAIL_FACTS = ['Severity', 'Alert', 'When', 'Burst', 'Who', 'Session', 'From', 'Call', 'Error', 'Resource', 'Account', 'Seen via', 'Event ID', 'Log file'];
 const EMAIL_HEADINGS = [/^Request parameters \(secrets redacted\):$/, /^Why this matters:$/, /^What to do next:$/, /^Links:$/, /^Event IDs( \(first \d+ of \d+; the JSON message carries all\))?:$/];
 
 /**

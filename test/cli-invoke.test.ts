@@ -143,7 +143,7 @@ describe('acm-sentinel invoke', () => {
     const { status, stdout, stderr } = cli('invoke', event, '--objects', path.join(dir, 'objects'), '--format', 'json');
     expect(status).toBe(1);
     expect(stdout.trim().split('\n').map((line) => JSON.parse(line).eventId)).toEqual(['good-event']);
-    expect(stderr).toMatch(/error: the handler failed: 1 of 2 log objects failed .*broken\.json\.gz: unexpected end of file/);
+    expect(stderr).toMatch(/error: .*: the handler failed: 1 of 2 log objects failed .*broken\.json\.gz: unexpected end of file/);
   });
 
   it('exits 2 when the event file cannot be read', () => {

@@ -10,7 +10,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDbDedupeStore } from '../lambda/adapters/dynamodb-dedupe-store';
@@ -21,7 +21,7 @@ import { createRuleEngine } from '../lambda/core/rules/evaluate';
 import { DEFAULT_RULE_CONFIG } from '../lambda/core/rules/rule-config';
 import type { Alert } from '../lambda/core/types';
 import { putObject, receiveDelivered, startSandbox, type DeliveredAlert, type LocalSandbox } from '../lambda/local/sandbox';
-import { startDynamoDb, type LocalDynamoDb } from './dynamodb-local';
+import { startDynamoDb, type LocalDynamoDb } from '../lambda/local/dynamodb-local';
 import { record, ROOT, s3RecordIn } from './support';
 
 const BUCKET = 'trail-bucket';
@@ -142,6 +142,33 @@ describe('two function instances at the same moment', () => {
     // The two met: one found the other's claims (and said so, naming the object) or its sent marks.
     for (const outcome of outcomes.filter((o) => !o.ok)) expect(outcome.error).toMatch(new RegExp(`${prefix}\\.json\\.gz: .*being published by another invocation`));
     expect(outcomes.some((o) => !o.ok) || outcomes.some((o) => (o.summary?.objects[0]?.duplicates ?? 0) > 0)).toBe(true);
+  });
+
+  it('a real-time event and the log file that carries it, processed at the same moment, go out once', async () => {
+    const key = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/03/14/raced.json.gz';
+    await putObject(sandbox, BUCKET, key, logOf('raced', 20));
+    const logEvent = await eventFor([key]);
+    const env = await instanceEnv();
+    // Real-time copies of 10 of the file's events, in one SQS batch as queue=true would deliver them.
+    const realtimeFile = path.join(dir, 'realtime-batch.json');
+    const copies = JSON.parse(gunzipSync(logOf('raced', 20)).toString('utf8')).Records.slice(0, 10) as Array<{ eventID: string }>;
+    writeFileSync(realtimeFile, JSON.stringify({
+      Records: copies.map((detail) => ({ eventSource: 'aws:sqs', messageId: `m-${detail.eventID}`, body: JSON.stringify({ 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.acm', detail }) })),
+    }));
+    const [fromLog, fromEventBridge] = await Promise.all([startInstance(logEvent, env), startInstance(realtimeFile, env)]);
+    fromLog.go();
+    fromEventBridge.go();
+    const outcomes = await Promise.all([fromLog.done, fromEventBridge.done]);
+    await untilDone(logEvent, env, outcomes[0]!);
+    // The SQS batch answers with the messages to retry: run it again while any would be retried.
+    for (let i = 0, last = outcomes[1] as Outcome & { summary?: { batchItemFailures?: unknown[] } }; i < 3 && (last.summary?.batchItemFailures?.length ?? 0) > 0; i += 1) {
+      const retry = await startInstance(realtimeFile, env);
+      retry.go();
+      last = (await retry.done) as typeof last;
+    }
+    const counts = countsOf(await receiveDelivered(sandbox));
+    expect([...counts.keys()].sort()).toEqual(ids('raced', 20).sort());
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
   });
 
   it('the same event IDs in two log files processed at the same time go out once', async () => {

@@ -125,11 +125,21 @@ describe('every shape a log file\'s arrival takes', () => {
     ['null', null, /not an event: null/],
     ['an array', [1, 2], /not an event: a JSON array/],
     ['a CloudTrail log file', { Records: [{ eventVersion: '1.09', eventSource: 'acm.amazonaws.com', eventName: 'ExportCertificate' }] }, /a CloudTrail log .*acm-sentinel scan FILE/],
-    ['a real-time CloudTrail event', { 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.acm', detail: {} }, /"AWS API Call via CloudTrail" event/],
+    ['a real-time CloudTrail event without its record', { 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.acm' }, /"AWS API Call via CloudTrail" event without its CloudTrail record/],
     ['an SNS record whose message is not JSON', { Records: [{ EventSource: 'aws:sns', Sns: { Message: 'hello' } }] }, /SNS record 1: its Message is not JSON/],
     ['a key name made of control characters, written as JSON escapes', { '\u001b[2J\n': 1 }, /keys "\\u001b\[2J\\n"\./],
   ])('refuses %s, naming what it saw', (_name, event, message) => {
     expect(() => deliveriesOf(event)).toThrow(message);
+  });
+
+  it.each([
+    ['eventbridge-realtime-export.json', 'eventbridge-cloudtrail'],
+    ['eventbridge-export-certificate-example.json', 'eventbridge-cloudtrail'],
+  ])('takes the CloudTrail record out of the real-time event events/%s', (name, shape) => {
+    const [delivery] = deliveriesOf(sample(name));
+    expect(delivery).toMatchObject({ shape, refs: [], records: [expect.objectContaining({ eventSource: 'acm.amazonaws.com', eventName: 'ExportCertificate' })] });
+    const inSqs = deliveriesOf({ Records: [{ eventSource: 'aws:sqs', messageId: 'm1', body: JSON.stringify(sample(name)) }] });
+    expect(inSqs.map((d) => [d.shape, d.records.length])).toEqual([[`sqs > ${shape}`, 1]]);
   });
 
   it('keeps the other messages of an SQS batch when one cannot be understood', () => {

@@ -141,7 +141,7 @@ describe('handler end to end', () => {
   });
 
   it('does nothing for the s3:TestEvent sent when the notification is configured', async () => {
-    expect(await handler({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2025-03-14T08:00:00.000Z', Bucket: BUCKET })).toEqual({ objects: [], skipped: [], unreadable: [], published: 0 });
+    expect(await handler({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2025-03-14T08:00:00.000Z', Bucket: BUCKET })).toEqual({ objects: [], skipped: [], unreadable: [], realtime: [], published: 0 });
     expect(await receiveDelivered(sandbox)).toEqual([]);
   });
 });

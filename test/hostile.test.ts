@@ -247,6 +247,7 @@ describe('generated attacker strings in every field', () => {
     fc.assert(
       fc.property(anyAlert, ({ text, resources, eventIds, storm }) => {
         const alert: Alert = {
+          via: storm ? 'log' : 'eventbridge',
           ruleId: 'acm-delete-certificate',
           severity: 'high',
           title: 'ACM certificate deleted',

@@ -15,7 +15,7 @@ import type { Alert } from '../lambda/core/types';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { putObject, receiveDelivered, startSandbox, type LocalSandbox } from '../lambda/local/sandbox';
-import { startDynamoDb, type LocalDynamoDb } from './dynamodb-local';
+import { startDynamoDb, type LocalDynamoDb } from '../lambda/local/dynamodb-local';
 import { chunked, record, RECORDS_DIR, s3Handler, type S3Handler, s3RecordIn } from './support';
 
 const BUCKET = 'trail-bucket';

@@ -80,6 +80,7 @@ describe('content', () => {
         { type: 'mrkdwn', text: 'Call `acm.amazonaws.com DeleteCertificate`' },
         { type: 'mrkdwn', text: 'Event `c63c5279-47d4-48eb-b118-82afd4e050e0`' },
         { type: 'mrkdwn', text: 'Log file `test.json.gz`' },
+        { type: 'mrkdwn', text: 'Seen via CloudTrail log file' },
       ],
     });
     expect(buttons(message).map((button) => [button.text.text, button.action_id])).toEqual([

@@ -15,7 +15,7 @@ import type { Logger } from '../lambda/core/ports';
 import { createRuleEngine } from '../lambda/core/rules/evaluate';
 import { DEFAULT_RULE_CONFIG } from '../lambda/core/rules/rule-config';
 import { putObject, receiveDelivered, startSandbox, type LocalSandbox } from '../lambda/local/sandbox';
-import { startDynamoDb, type LocalDynamoDb } from './dynamodb-local';
+import { startDynamoDb, type LocalDynamoDb } from '../lambda/local/dynamodb-local';
 import { record } from './support';
 
 const FILES = 200;

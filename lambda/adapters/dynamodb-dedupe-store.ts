@@ -7,6 +7,8 @@ import type { ClaimOutcome, DedupeStore } from '../core/ports';
  * a redrive late in the second week still finds what was sent, plus two days of margin.
  */
 export const DEDUPE_TTL_SECONDS = 16 * 24 * 3600;
+/** Burst counters of the real-time path outlive their 5-minute window by a day. */
+export const BURST_TTL_SECONDS = 24 * 3600;
 const BATCH_GET_LIMIT = 100;
 const CONCURRENCY = 16;
 const UNPROCESSED_RETRIES = 3;
@@ -141,6 +143,24 @@ export class DynamoDbDedupeStore implements DedupeStore {
         if (!isConditionFailure(err)) throw err;
       }
     });
+  }
+
+  /**
+   * Counts one more real-time alert of a burst: an atomic counter item (`burst#…`), kept a day.
+   * Returns the count including this one.
+   */
+  async countBurst(key: string): Promise<number> {
+    const { Attributes } = await this.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: `burst#${key}` } },
+        UpdateExpression: 'ADD #count :one SET expiresAt = if_not_exists(expiresAt, :ttl)',
+        ExpressionAttributeNames: { '#count': 'count' },
+        ExpressionAttributeValues: { ':one': { N: '1' }, ':ttl': { N: String(Math.floor(this.now() / 1000) + BURST_TTL_SECONDS) } },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(Attributes?.count?.N ?? '1');
   }
 
   /** The keys among `keys` marked sent (or written before claims existed); for operators and tests. */

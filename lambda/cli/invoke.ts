@@ -11,7 +11,8 @@ import { loadRuleConfigFile, parseFormat, UsageError, type OutputFormat } from '
 import { countAlerts, plural, type Output } from './output';
 
 export interface InvokeOptions {
-  readonly event: string;
+  /** Event files, invoked one after another against one emulator and one dedupe store. */
+  readonly events: readonly string[];
   readonly objects?: string;
   readonly format?: string;
   readonly config?: string;
@@ -98,6 +99,11 @@ function describeSummary(summary: HandlerSummary | undefined, delivered: readonl
     else lines.push(`  scanned  ${plain(`s3://${object.bucket}/${object.key}`)}: ${object.records} records, ${object.acmRecords} ACM, ${plural(object.alerts, 'alert')}`);
   }
   for (const skip of summary?.skipped ?? []) lines.push(`  skipped  ${plain(`s3://${skip.bucket}/${skip.key}`)} (${skip.reason})`);
+  for (const entry of summary?.realtime ?? []) {
+    if (entry.error) lines.push(`  FAILED   ${plain(entry.error)}`);
+    else lines.push(`  real-time event: ${plural(entry.alerts, 'alert')}${entry.duplicates ? `, ${entry.duplicates} already sent` : ''}${entry.deferred ? `, ${entry.deferred} left to the log file (burst)` : ''}`);
+  }
+  for (const object of summary?.objects ?? []) if (object.duplicates) lines.push(`  ${plural(object.duplicates, 'alert')} of ${plain(`s3://${object.bucket}/${object.key}`)} already sent, not sent again`);
   lines.push(`delivered through SNS: ${countAlerts(delivered.map((d) => d.alert))}`);
   return lines;
 }
@@ -110,10 +116,13 @@ function describeSummary(summary: HandlerSummary | undefined, delivered: readonl
 export async function runInvoke(options: InvokeOptions, io: Output): Promise<number> {
   const format = parseFormat(options.format);
   const rules = await loadRuleConfigFile(options.config);
-  const event = await readEvent(options.event);
-  const objects = localObjects(options.event, event, options.objects ?? DEFAULT_OBJECTS_DIR);
+  const events: Array<{ file: string; event: unknown }> = [];
+  for (const file of options.events) events.push({ file, event: await readEvent(file) });
+  const objects = events.flatMap(({ file, event }) => localObjects(file, event, options.objects ?? DEFAULT_OBJECTS_DIR));
 
-  const sandbox = await startSandbox();
+  // The dedupe store is on, as in the deployed stack, so events that carry the same CloudTrail
+  // event (a real-time event and its log file) deliver one alert.
+  const sandbox = await startSandbox({ dedupe: true });
   const onSignal = () => {
     void sandbox.stop().finally(() => process.exit(130));
   };
@@ -122,7 +131,7 @@ export async function runInvoke(options: InvokeOptions, io: Output): Promise<num
   try {
     const missing = await upload(sandbox, objects);
     if (missing.length) {
-      io.err(`error: the event names objects that are not in ${options.objects ?? DEFAULT_OBJECTS_DIR}:\n  ${missing.join('\n  ')}`);
+      io.err(`error: the event names objects that are not in ${options.objects ?? DEFAULT_OBJECTS_DIR}:\n  ${[...new Set(missing)].join('\n  ')}`);
       io.err('Put each object at <objects dir>/<bucket>/<key>, or point --objects at the folder that holds them.');
       return 1;
     }
@@ -133,21 +142,30 @@ export async function runInvoke(options: InvokeOptions, io: Output): Promise<num
     // Required only now, so its module-scope SDK clients see the emulator's endpoints.
     const { handleEvent } = require('../handler') as typeof import('../handler');
 
-    let summary: HandlerSummary | undefined;
-    let failure: Error | undefined;
-    try {
-      const result = await handleEvent(event);
-      summary = result.summary;
-      if (result.batchResponse?.batchItemFailures.length) failure = new Error(`${plural(result.batchResponse.batchItemFailures.length, 'SQS message')} would be retried: ${[...summary.unreadable, ...summary.objects.flatMap((o) => (o.error ? [o.error] : []))].join(' | ')}`);
-    } catch (err) {
-      failure = err as Error;
-      summary = (err as { summary?: HandlerSummary }).summary;
+    const delivered: DeliveredAlert[] = [];
+    const lines: string[] = [];
+    const failures: string[] = [];
+    for (const { file, event } of events) {
+      let summary: HandlerSummary | undefined;
+      try {
+        const result = await handleEvent(event);
+        summary = result.summary;
+        const retried = result.batchResponse?.batchItemFailures.length ?? 0;
+        if (retried) failures.push(`${plain(file)}: ${plural(retried, 'SQS message')} would be retried: ${plain(failureReasons(summary).join(' | '))}`);
+      } catch (err) {
+        summary = (err as { summary?: HandlerSummary }).summary;
+        failures.push(`${plain(file)}: the handler failed: ${plain((err as Error).message)}`);
+      }
+      const now = await receiveDelivered(sandbox);
+      delivered.push(...now);
+      if (events.length > 1) lines.push(`${plain(file)}:`);
+      lines.push(...describeSummary(summary, now));
     }
-    const delivered = await receiveDelivered(sandbox);
     printDelivered(delivered, format, io);
-    io.err(describeSummary(summary, delivered).join('\n'));
-    if (failure) {
-      io.err(`error: the handler failed: ${plain(failure.message)}`);
+    if (events.length > 1) lines.push(`in all: ${countAlerts(delivered.map((d) => d.alert))} delivered`);
+    io.err(lines.join('\n'));
+    if (failures.length) {
+      io.err(failures.map((failure) => `error: ${failure}`).join('\n'));
       return 1;
     }
     return 0;
@@ -158,8 +176,13 @@ export async function runInvoke(options: InvokeOptions, io: Output): Promise<num
   }
 }
 
+const failureReasons = (summary: HandlerSummary): string[] => [
+  ...summary.unreadable,
+  ...[...summary.objects, ...summary.realtime].flatMap((entry) => (entry.error ? [entry.error] : [])),
+];
+
 /** `demo`: invoke on the bundled sample event and objects. */
 export async function runDemo(options: Pick<InvokeOptions, 'format' | 'config'>, io: Output): Promise<number> {
   io.err(`acm-sentinel demo: the real handler on ${path.relative(process.cwd(), DEMO_EVENT) || DEMO_EVENT}, against a local S3/SNS/SQS emulator\n`);
-  return runInvoke({ ...options, event: DEMO_EVENT, objects: DEFAULT_OBJECTS_DIR }, io);
+  return runInvoke({ ...options, events: [DEMO_EVENT], objects: DEFAULT_OBJECTS_DIR }, io);
 }

@@ -9,8 +9,9 @@ const USAGE = `acm-sentinel: alerts on sensitive AWS Certificate Manager activit
 Usage:
   acm-sentinel scan PATH... [--format text|json] [--config FILE]
       Scan CloudTrail log files (.json.gz or .json) or folders of them, offline.
-  acm-sentinel invoke EVENT.json [--objects DIR] [--format text|json] [--config FILE]
-      Run the real Lambda handler on an event (S3, EventBridge, SNS, SQS; samples in events/) against a local emulator and print what SNS delivered.
+  acm-sentinel invoke EVENT.json... [--objects DIR] [--format text|json] [--config FILE]
+      Run the real Lambda handler on each event, in order (S3, EventBridge, SNS, SQS; samples in events/), against
+      one local emulator and one dedupe store, and print what SNS delivered.
   acm-sentinel demo
       Run invoke on the bundled sample events.
   acm-sentinel redrive --queue-url URL [--function NAME] [--dry-run] [--max N] [--wait-seconds 0-20]
@@ -51,8 +52,8 @@ export async function main(argv: readonly string[], io: Output = processOutput):
         // Loaded on demand: the emulator and SDK clients are not needed to scan files.
         const { runInvoke, runDemo } = require('./invoke') as typeof import('./invoke');
         if (command === 'demo') return await runDemo({ format: values.format, config: values.config }, io);
-        if (positionals.length !== 1) throw new UsageError('invoke needs exactly one S3 event file');
-        return await runInvoke({ event: positionals[0]!, objects: values.objects, format: values.format, config: values.config }, io);
+        if (positionals.length === 0) throw new UsageError('invoke needs at least one event file, e.g. events/s3-put.json');
+        return await runInvoke({ events: positionals, objects: values.objects, format: values.format, config: values.config }, io);
       }
       case 'redrive': {
         if (positionals.length) throw new UsageError(`redrive takes no arguments, only flags (got "${positionals[0]}")`);

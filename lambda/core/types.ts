@@ -63,6 +63,9 @@ export interface Actor {
 
 export type Outcome = 'succeeded' | 'failed';
 
+/** How an alert's event arrived: `eventbridge` (real time, best effort) or `log` (a CloudTrail log file). */
+export type Via = 'eventbridge' | 'log';
+
 /** The alert object: the scan output and the machine-readable SNS payload (see DESIGN.md). */
 export interface Alert {
   ruleId: string;
@@ -86,6 +89,8 @@ export interface Alert {
   nextSteps: string[];
   links: { cloudTrail: string; console?: string };
   logFile?: string;
+  /** Which path saw the event first: a real-time EventBridge event or a CloudTrail log file. */
+  via: Via;
   /** Present on a summary alert that stands for a burst of alerts of one rule by one actor. */
   storm?: StormSummary;
 }

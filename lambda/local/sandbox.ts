@@ -2,6 +2,7 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Alert } from '../core/types';
+import { startDynamoDb, type LocalDynamoDb } from './dynamodb-local';
 import { startEmulator, type Emulator } from './emulator';
 
 const REGION = 'us-east-1';
@@ -33,9 +34,21 @@ export interface DeliveredAlert {
   readonly chat?: unknown;
 }
 
-export async function startSandbox(): Promise<LocalSandbox> {
+/** The dedupe table's name in a sandbox started with `dedupe`. */
+export const SANDBOX_DEDUPE_TABLE = 'acm-sentinel-dedupe';
+
+/**
+ * Starts the emulator with the alert topic and its subscriber queue; with `dedupe`, also a local
+ * DynamoDB (dynalite) holding the dedupe table, so several invocations share one claim store.
+ */
+export async function startSandbox(options: { dedupe?: boolean } = {}): Promise<LocalSandbox> {
   const emulator = await startEmulator();
+  let dynamodb: LocalDynamoDb | undefined;
   try {
+    if (options.dedupe) {
+      dynamodb = await startDynamoDb();
+      await dynamodb.createDedupeTable(SANDBOX_DEDUPE_TABLE);
+    }
     const config = { region: REGION, credentials: CREDENTIALS, endpoint: emulator.endpoint };
     const s3 = new S3Client({ ...config, forcePathStyle: true });
     const sns = new SNSClient(config);
@@ -58,15 +71,16 @@ export async function startSandbox(): Promise<LocalSandbox> {
         AWS_ENDPOINT_URL_S3: emulator.endpoint,
         AWS_ENDPOINT_URL_SNS: emulator.endpoint,
         ALERT_TOPIC_ARN: TopicArn!,
+        ...(dynamodb ? { AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, DEDUPE_TABLE_NAME: SANDBOX_DEDUPE_TABLE } : {}),
       },
       stop: async () => {
         s3.destroy();
         sqs.destroy();
-        await emulator.stop();
+        await Promise.all([emulator.stop(), dynamodb?.stop()]);
       },
     };
   } catch (err) {
-    await emulator.stop();
+    await Promise.all([emulator.stop(), dynamodb?.stop()]);
     throw err;
   }
 }

@@ -4,7 +4,7 @@
  * summary alert.
  */
 import type { EffectiveRule } from '../rules/evaluate';
-import type { Actor, Alert, CloudTrailRecord } from '../types';
+import type { Actor, Alert, CloudTrailRecord, Via } from '../types';
 import { detailsOf, eventIdOf, field, FIELD_BUDGETS, MAX_RESOURCES, objectAt, setField, textOf } from './fields';
 
 const ARN_FIELDS = [
@@ -104,7 +104,7 @@ function linksFor(eventId: string, recordRegion: string, resources: readonly str
  * or a visible placeholder (see fields.ts); the request parameters are redacted by name and
  * content. Links are built last, from the finished values. Nothing here throws on any record.
  */
-export function buildAlert(record: CloudTrailRecord, rule: EffectiveRule, logFile?: string): Alert {
+export function buildAlert(record: CloudTrailRecord, rule: EffectiveRule, logFile?: string, via: Via = 'log'): Alert {
   const resources = resourcesOf(record);
   const eventId = eventIdOf(record.eventID, record);
   const identity = objectAt(record.userIdentity);
@@ -126,6 +126,7 @@ export function buildAlert(record: CloudTrailRecord, rule: EffectiveRule, logFil
     why: rule.why,
     nextSteps: [...rule.nextSteps],
     links: linksFor(eventId, region, resources),
+    via,
   };
   const optional = (key: 'sourceIPAddress' | 'userAgent' | 'errorCode' | 'errorMessage', value: unknown, max: number) => setField(alert, key, value, max);
   optional('sourceIPAddress', record.sourceIPAddress, FIELD_BUDGETS.address);

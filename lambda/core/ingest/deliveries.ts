@@ -7,22 +7,31 @@
  * - any of these inside SNS (`Records[].Sns.Message`, SNS → Lambda, or the SNS envelope
  *   `{"Type": "Notification", "Message"}` that SNS puts in an SQS message);
  * - SQS messages carrying any of the above, one delivery per message, so one failing message
- *   retries alone (partial batch responses).
+ *   retries alone (partial batch responses);
+ * - an EventBridge `AWS API Call via CloudTrail` event: one CloudTrail record, the real-time path
+ *   (directly, or in SQS).
  *
  * Anything else is refused with an error that names the shape it saw.
  */
 import { UnsupportedEventError } from '../../errors';
-import type { ObjectRef } from '../types';
+import type { CloudTrailRecord, ObjectRef } from '../types';
 import { decodeS3Key, skipReasonForKey, type ObjectRefs, type SkippedObject } from './s3-event';
 
 /** The objects one delivery names: the whole event, or one SQS message of a batch. */
-export interface Delivery extends ObjectRefs {
+export interface Delivery extends Unwrapped {
   /** How the objects arrived, outermost first, e.g. `sqs > sns > s3-notification`. */
   readonly shape: string;
   /** The SQS message id, for a batch's partial failure response. */
   readonly messageId?: string;
   /** Why this SQS message could not be understood; its objects are unknown and it is reported as failed. */
   readonly error?: string;
+}
+
+/** What one document holds: log objects to read, or CloudTrail records that arrived in real time. */
+interface Unwrapped extends ObjectRefs {
+  readonly shape: string;
+  /** Records of `AWS API Call via CloudTrail` events, each the event's `detail`. */
+  readonly records: readonly CloudTrailRecord[];
 }
 
 type Json = Record<string, unknown>;
@@ -43,10 +52,10 @@ export function describeShape(doc: unknown): string {
 }
 
 const ACCEPTED =
-  'acm-sentinel accepts S3 event notifications, EventBridge "Object Created" events from S3, CloudTrail delivery notifications (through SNS), and any of them inside SNS or SQS';
+  'acm-sentinel accepts S3 event notifications, EventBridge "Object Created" events from S3, CloudTrail delivery notifications (through SNS), EventBridge "AWS API Call via CloudTrail" events, and any of them inside SNS or SQS';
 
 /** The objects a document names, or an UnsupportedEventError naming what it is instead. */
-function unwrap(doc: unknown, path: string[], depth: number): ObjectRefs & { shape: string } {
+function unwrap(doc: unknown, path: string[], depth: number): Unwrapped {
   const shape = (name: string) => [...path, name].join(' > ');
   const refuse = (what: string): never => {
     throw new UnsupportedEventError(`${path.length ? `${path.join(' > ')}: ` : ''}${what}. ${ACCEPTED}.`);
@@ -54,11 +63,12 @@ function unwrap(doc: unknown, path: string[], depth: number): ObjectRefs & { sha
   if (depth > MAX_WRAPPING) refuse('events nested more than 4 deep');
   if (!isObject(doc)) return refuse(`not an event: ${describeShape(doc)}`);
 
-  if (doc.Event === 's3:TestEvent') return { refs: [], skipped: [], testEvent: true, shape: shape('s3-test-event') };
+  const none = { refs: [], skipped: [], testEvent: false, records: [] };
+  if (doc.Event === 's3:TestEvent') return { ...none, testEvent: true, shape: shape('s3-test-event') };
 
   const records = recordsOf(doc);
   const first = records.find(isObject);
-  if (first && (isObject(first.s3) || first.eventSource === 'aws:s3')) return { ...s3NotificationRefs(records), shape: shape('s3-notification') };
+  if (first && (isObject(first.s3) || first.eventSource === 'aws:s3')) return { ...none, ...s3NotificationRefs(records), shape: shape('s3-notification') };
   if (first && (first.EventSource === 'aws:sns' || isObject(first.Sns))) {
     return merge(records.map((record, i) => {
       const message = isObject(record) && isObject(record.Sns) ? record.Sns.Message : undefined;
@@ -68,10 +78,12 @@ function unwrap(doc: unknown, path: string[], depth: number): ObjectRefs & { sha
   if (doc.Type === 'Notification' && typeof doc.Message === 'string') {
     return unwrap(parseJson(doc.Message, 'the SNS notification\'s Message', refuse), [...path, 'sns'], depth + 1);
   }
-  if (typeof doc.s3Bucket === 'string' && Array.isArray(doc.s3ObjectKey)) return { ...cloudTrailNotificationRefs(doc.s3Bucket, doc.s3ObjectKey), shape: shape('cloudtrail-notification') };
-  if (doc.source === 'aws.s3' && doc['detail-type'] === 'Object Created') return { ...eventBridgeObjectRefs(doc), shape: shape('eventbridge-object-created') };
-
-  if (doc['detail-type'] === 'AWS API Call via CloudTrail') return refuse('an EventBridge "AWS API Call via CloudTrail" event (one CloudTrail record), which this version does not process');
+  if (typeof doc.s3Bucket === 'string' && Array.isArray(doc.s3ObjectKey)) return { ...none, ...cloudTrailNotificationRefs(doc.s3Bucket, doc.s3ObjectKey), shape: shape('cloudtrail-notification') };
+  if (doc.source === 'aws.s3' && doc['detail-type'] === 'Object Created') return { ...none, ...eventBridgeObjectRefs(doc), shape: shape('eventbridge-object-created') };
+  if (doc['detail-type'] === 'AWS API Call via CloudTrail') {
+    if (!isObject(doc.detail)) return refuse('an EventBridge "AWS API Call via CloudTrail" event without its CloudTrail record (detail)');
+    return { ...none, records: [doc.detail as unknown as CloudTrailRecord], shape: shape('eventbridge-cloudtrail') };
+  }
   if (first && typeof first.eventName === 'string' && typeof first.eventSource === 'string' && first.eventSource.endsWith('.amazonaws.com')) {
     return refuse('a CloudTrail log (Records of API calls), not an event that names log files; scan it with `acm-sentinel scan FILE`');
   }
@@ -88,10 +100,11 @@ function parseJson(text: unknown, what: string, refuse: (what: string) => never)
   }
 }
 
-function merge(parts: Array<ObjectRefs & { shape: string }>, shape: string): ObjectRefs & { shape: string } {
+function merge(parts: Unwrapped[], shape: string): Unwrapped {
   return {
     refs: parts.flatMap((part) => part.refs),
     skipped: parts.flatMap((part) => part.skipped),
+    records: parts.flatMap((part) => part.records),
     testEvent: parts.length > 0 && parts.every((part) => part.testEvent),
     shape: parts.length === 1 ? parts[0]!.shape : shape,
   };
@@ -167,7 +180,7 @@ export function deliveriesOf(event: unknown): Delivery[] {
       return { ...unwrap(body, ['sqs'], 1), messageId };
     } catch (err) {
       if (!(err instanceof UnsupportedEventError)) throw err;
-      return { refs: [], skipped: [], testEvent: false, shape: 'sqs', messageId, error: `SQS message ${messageId}: ${err.message}` };
+      return { refs: [], skipped: [], testEvent: false, records: [], shape: 'sqs', messageId, error: `SQS message ${messageId}: ${err.message}` };
     }
   });
 }

@@ -4,16 +4,17 @@
  * understands) through it, then
  * deduplicates, folds storms, publishes and records what was sent.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { InvocationFailedError, LogObjectReadError, ObjectDeadlineError } from '../../errors';
-import { dedupeKey } from '../alerts/alert';
+import { buildAlert, dedupeKey } from '../alerts/alert';
 import { dedupeKeys, foldStorms } from '../alerts/storm';
 import { deliveriesOf, isSqsBatch } from '../ingest/deliveries';
 import type { SkippedObject } from '../ingest/s3-event';
 import type { AlertPublisher, DedupeStore, Logger, LogReader, PublishOutcome } from '../ports';
 import { plural } from '../render/summary';
 import type { RuleEngine } from '../rules/evaluate';
-import type { Alert, ObjectRef } from '../types';
+import { DEFAULT_STORM_THRESHOLD } from '../rules/rule-config';
+import type { Alert, CloudTrailRecord, ObjectRef } from '../types';
 import { describeReadFailure, readLogStream, type PartialResult } from './analyze';
 
 export interface ProcessPorts {
@@ -57,8 +58,22 @@ export interface ObjectResult {
   readonly error?: string;
 }
 
+/** What the real-time records of an invocation gave. */
+export interface RealtimeResult {
+  readonly records: number;
+  readonly alerts: number;
+  readonly published: number;
+  /** Alerts the log path (or an earlier delivery) had already sent. */
+  readonly duplicates: number;
+  /** Alerts of a burst left for the log file to fold into a summary. */
+  readonly deferred: number;
+  readonly error?: string;
+}
+
 export interface EventResult {
   readonly objects: readonly ObjectResult[];
+  /** One entry per delivery that carried real-time records. */
+  readonly realtime: readonly RealtimeResult[];
   readonly skipped: readonly SkippedObject[];
   /** SQS messages that could not be understood, each named with the shape it had. */
   readonly unreadable: readonly string[];
@@ -219,9 +234,41 @@ async function processLogObject(
     return { result: empty, published: [] };
   }
 
+  const sent = await publishFound(ports, options, state, analysis.alerts);
+  const errors = [
+    ...(analysis.error ? [analysis.error.reason] : []),
+    ...sent.errors,
+    ...(analysis.unbuilt.length ? [`${analysis.unbuilt.length} alerts could not be built (${[...new Set(analysis.unbuilt)].join(', ')})`] : []),
+  ];
+  const result: ObjectResult = {
+    ...empty,
+    ...analysis.stats,
+    alerts: analysis.alerts.length,
+    published: sent.published.length,
+    duplicates: sent.duplicates,
+    ...(errors.length ? { error: `${name}: ${errors.join('; ')}` } : {}),
+  };
+  if (result.error) ports.logger.error('log object failed', { ...result });
+  else ports.logger.info('processed log object', { ...result });
+  return { result, published: sent.published };
+}
+
+/**
+ * The one delivery guarantee, for alerts from either path: those not handled earlier in this
+ * invocation are claimed in the dedupe store, the claimed ones published (bursts folded), then
+ * marked sent, and the failed ones released. An event already sent by the other path (or an
+ * earlier invocation) is a duplicate; one another live invocation holds is `busy` and reported
+ * as an error, so the retry settles it.
+ */
+async function publishFound(
+  ports: ProcessPorts,
+  options: ProcessOptions,
+  state: InvocationState,
+  alerts: readonly Alert[],
+): Promise<{ published: readonly Alert[]; duplicates: number; errors: string[] }> {
   // One alert per event: a repeat within this invocation, this file included, is a duplicate.
   const keys = new Set<string>();
-  const fresh = analysis.alerts.filter((alert) => {
+  const fresh = alerts.filter((alert) => {
     const key = dedupeKey(alert);
     if (state.seen.has(key) || keys.has(key)) return false;
     keys.add(key);
@@ -239,22 +286,72 @@ async function processLogObject(
 
   const reasons = [...new Set(outcome.failed.map((failure) => failure.reason))].join('; ');
   const errors = [
-    ...(analysis.error ? [analysis.error.reason] : []),
     ...(outcome.failed.length ? [`${outcome.failed.length} of ${messages.length} alerts could not be published (${reasons})`] : []),
-    ...(analysis.unbuilt.length ? [`${analysis.unbuilt.length} alerts could not be built (${[...new Set(analysis.unbuilt)].join(', ')})`] : []),
     ...(busy ? [`${plural(busy, 'alert')} being published by another invocation at the same time; the retry sends whatever it did not`] : []),
   ];
-  const result: ObjectResult = {
-    ...empty,
-    ...analysis.stats,
-    alerts: analysis.alerts.length,
-    published: outcome.published.length,
-    duplicates: analysis.alerts.length - mine.length - busy,
-    ...(errors.length ? { error: `${name}: ${errors.join('; ')}` } : {}),
+  return { published: outcome.published, duplicates: alerts.length - mine.length - busy, errors };
+}
+
+/** Real-time alerts of one rule, call, actor and outcome in one 5-minute window are one burst. */
+export const BURST_WINDOW_MS = 5 * 60_000;
+
+function burstKey(alert: Alert): string {
+  const time = Date.parse(alert.eventTime);
+  const window = Number.isNaN(time) ? 'unknown' : String(Math.floor(time / BURST_WINDOW_MS));
+  return createHash('sha256').update(JSON.stringify([alert.ruleId, alert.eventName, alert.actor.arn ?? alert.actor.principalId ?? '', alert.outcome, alert.accountId, window])).digest('base64url');
+}
+
+/**
+ * Storm control on the real-time path, where events arrive one per invocation: a shared counter
+ * per burst lets the first `stormThreshold` alerts of a burst out at once and defers the rest to
+ * the log file, which folds whatever was not yet sent into one summary. Without a store (or when
+ * it cannot answer) every alert goes out.
+ */
+async function deferBursts(ports: ProcessPorts, options: ProcessOptions, state: InvocationState, alerts: Alert[]): Promise<{ now: Alert[]; deferred: number }> {
+  const threshold = options.stormThreshold ?? DEFAULT_STORM_THRESHOLD;
+  if (!ports.dedupe?.countBurst || threshold <= 0) return { now: alerts, deferred: 0 };
+  const now: Alert[] = [];
+  for (const alert of alerts) {
+    try {
+      if ((await ports.dedupe.countBurst(burstKey(alert))) > threshold) continue;
+    } catch (err) {
+      storeUnavailable(ports, state, 'dedupe store unavailable: a real-time burst is not counted, its alerts go out one by one', err);
+    }
+    now.push(alert);
+  }
+  return { now, deferred: alerts.length - now.length };
+}
+
+/**
+ * Real-time records (EventBridge `AWS API Call via CloudTrail` events): the same rules, alert
+ * building and redaction as a log file, alerts marked `via: "eventbridge"`, then the same claims,
+ * so whichever path sees an event first sends its alert and the other's copy is a duplicate.
+ */
+async function processRecords(ports: ProcessPorts, records: readonly CloudTrailRecord[], options: ProcessOptions, state: InvocationState): Promise<{ result: RealtimeResult; published: readonly Alert[] }> {
+  const alerts: Alert[] = [];
+  const unbuilt: string[] = [];
+  for (const record of records) {
+    try {
+      const verdict = options.engine.evaluate(record);
+      if (verdict?.alert) alerts.push(buildAlert(record, verdict.rule, undefined, 'eventbridge'));
+    } catch (err) {
+      unbuilt.push((err as Error)?.name ?? 'Error');
+    }
+  }
+  const { now, deferred } = await deferBursts(ports, options, state, alerts);
+  const sent = await publishFound(ports, options, state, now);
+  const errors = [...sent.errors, ...(unbuilt.length ? [`${unbuilt.length} alerts could not be built (${[...new Set(unbuilt)].join(', ')})`] : [])];
+  const result: RealtimeResult = {
+    records: records.length,
+    alerts: alerts.length,
+    published: sent.published.length,
+    duplicates: sent.duplicates,
+    deferred,
+    ...(errors.length ? { error: `real-time event ${alerts[0]?.eventId ?? ''}: ${errors.join('; ')}`.replace(' :', ':') } : {}),
   };
-  if (result.error) ports.logger.error('log object failed', { ...result });
-  else ports.logger.info('processed log object', { ...result });
-  return { result, published: outcome.published };
+  if (result.error) ports.logger.error('real-time event failed', { ...result });
+  else ports.logger.info('processed real-time event', { ...result });
+  return { result, published: sent.published };
 }
 
 /**
@@ -274,6 +371,7 @@ export async function processEvent(ports: ProcessPorts, event: unknown, options:
   const deliveries = deliveriesOf(event);
   const state: InvocationState = { seen: new Set(), owner: options.owner ?? randomUUID(), dedupeUnavailable: false, claimsBusy: 0, claimRaces: 0 };
   const objects: ObjectResult[] = [];
+  const realtime: RealtimeResult[] = [];
   const skipped: SkippedObject[] = [];
   const published: Alert[] = [];
   const batchItemFailures: string[] = [];
@@ -294,6 +392,12 @@ export async function processEvent(ports: ProcessPorts, event: unknown, options:
     for (const skip of delivery.skipped) ports.logger.debug('skipped object', { ...skip });
     skipped.push(...delivery.skipped);
     let failed = false;
+    if (delivery.records.length) {
+      const outcome = await processRecords(ports, delivery.records, options, state);
+      realtime.push(outcome.result);
+      published.push(...outcome.published);
+      failed ||= outcome.result.error !== undefined;
+    }
     for (const ref of delivery.refs) {
       if (options.remainingTimeMs && options.remainingTimeMs() < margin) {
         const error = `${s3Uri(ref)}: not started, the invocation was about to time out`;
@@ -310,7 +414,7 @@ export async function processEvent(ports: ProcessPorts, event: unknown, options:
     if (failed && delivery.messageId) batchItemFailures.push(delivery.messageId);
   }
   return {
-    objects, skipped, published, unreadable, dedupeUnavailable: state.dedupeUnavailable, claimsBusy: state.claimsBusy, claimRaces: state.claimRaces,
+    objects, realtime, skipped, published, unreadable, dedupeUnavailable: state.dedupeUnavailable, claimsBusy: state.claimsBusy, claimRaces: state.claimRaces,
     ...(isSqsBatch(event) ? { batchItemFailures } : {}),
   };
 }
@@ -320,12 +424,12 @@ export async function processEvent(ports: ProcessPorts, event: unknown, options:
  * retries the event and it ends in the failure destination rather than losing an alert.
  */
 export function failureOf(result: EventResult): InvocationFailedError | undefined {
-  const failed = result.objects.filter((object) => object.error);
+  const failed: ReadonlyArray<{ error?: string }> = [...result.objects, ...result.realtime].filter((entry) => entry.error);
   if (failed.length === 0 && result.unreadable.length === 0) return undefined;
   const alerts = result.objects.reduce((sum, object) => sum + object.alerts, 0);
   const retried = result.batchItemFailures ? 'the failed SQS messages are retried' : 'the invocation fails so Lambda retries it';
   return new InvocationFailedError(
-    `${failed.length} of ${result.objects.length} log objects failed${result.unreadable.length ? ` and ${plural(result.unreadable.length, 'message')} could not be understood` : ''} ` +
+    `${failed.length} of ${result.objects.length + result.realtime.length} ${result.realtime.length ? 'log objects and real-time events' : 'log objects'} failed${result.unreadable.length ? ` and ${plural(result.unreadable.length, 'message')} could not be understood` : ''} ` +
       `(${plural(alerts, 'alert')} found, ${plural(result.published.length, 'message')} published); ${retried}: ${[...result.unreadable, ...failed.map((object) => object.error)].join(' | ')}`,
   );
 }

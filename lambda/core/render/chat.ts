@@ -1,5 +1,5 @@
 import type { Alert, Severity } from '../types';
-import { actorLabel, clip, stormLine, summarySentence } from './summary';
+import { actorLabel, clip, stormLine, summarySentence, viaLine } from './summary';
 import { escapeMrkdwn, fitMrkdwn, joinWithin, mrkdwnCode as code, plain } from './untrusted';
 
 /** An Amazon Q Developer in chat applications (AWS Chatbot) custom notification. */
@@ -62,6 +62,7 @@ export function renderChatNotification(alert: Alert): ChatNotification {
     ...markdownLine('From', from || undefined),
     ...markdownLine('Error', error),
     ...alert.resources.slice(0, 5).flatMap((arn) => markdownLine('Resource', code(clip(arn, 600)))),
+    ...markdownLine('Seen via', escapeMrkdwn(viaLine(alert))),
     ...markdownLine('Why it matters', escapeMrkdwn(alert.why)),
     '',
     `<${alert.links.cloudTrail}|CloudTrail event>${alert.links.console ? ` · <${alert.links.console}|Open in console>` : ''}`,

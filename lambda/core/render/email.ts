@@ -1,7 +1,7 @@
 import { cut } from '../alerts/fields';
 import { REDACTED } from '../alerts/redact';
 import type { Alert } from '../types';
-import { stormLine, summarySentence } from './summary';
+import { stormLine, summarySentence, viaLine } from './summary';
 import { plain } from './untrusted';
 
 const LABEL_WIDTH = 12;
@@ -64,6 +64,7 @@ export function renderEmail(alert: Alert): string {
     ...fact('Error', alert.errorCode ? [alert.errorCode, alert.errorMessage].filter((part): part is string => Boolean(part)).map(plain).join(': ') : undefined),
     ...alert.resources.flatMap((arn, i) => fact(i === 0 ? 'Resource' : '', plain(arn))),
     ...fact('Account', `${plain(alert.accountId)} / ${plain(alert.awsRegion)}`),
+    ...fact('Seen via', viaLine(alert)),
   ];
   if (alert.storm) {
     const shown = alert.storm.eventIds.slice(0, 10);

@@ -1,5 +1,5 @@
 import type { Alert, Severity } from '../types';
-import { actorLabel, stormLine, summarySentence } from './summary';
+import { actorLabel, stormLine, summarySentence, viaLine } from './summary';
 import { codeSafe, escapeMrkdwn, fitMrkdwn, MRKDWN_ESCAPES, plain } from './untrusted';
 
 export { escapeMrkdwn };
@@ -200,6 +200,7 @@ function context(alert: Alert): SlackMrkdwn[] {
     `Call ${code(`${alert.eventSource} ${alert.eventName}`, 300)}`,
     alert.eventId ? `Event ${code(alert.eventId, 300)}${otherEvents ? ` and ${otherEvents} more (the JSON message lists every event ID)` : ''}` : undefined,
     alert.logFile ? `Log file ${code(alert.logFile, 1200)}` : undefined,
+    `Seen via ${viaLine(alert)}`,
   ];
   return elements.filter((element): element is string => Boolean(element)).map((element) => ({ type: 'mrkdwn', text: element }));
 }

@@ -67,3 +67,8 @@ export function clip(text: string, max: number): string {
 export function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
+
+/** One short line on how the event arrived, the same on every channel. */
+export function viaLine(alert: Alert): string {
+  return alert.via === 'eventbridge' ? 'real-time EventBridge event (its log file, minutes later, sends nothing more)' : 'CloudTrail log file';
+}

@@ -1,7 +1,10 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AddressInfo } from 'node:net';
 
-// dynalite: a DynamoDB-compatible server, started in-process on 127.0.0.1 with a free port.
+/**
+ * dynalite, a DynamoDB-compatible server from npm, started in-process on 127.0.0.1 with a free
+ * port: the dedupe store of `invoke` and of the tests.
+ */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const dynalite = require('dynalite') as (options: { createTableMs?: number; deleteTableMs?: number }) => import('node:http').Server;
 
