@@ -6,6 +6,7 @@ import { ChatChannel } from './chat-channel';
 import { DedupeTable } from './dedupe-table';
 import { LogDelivery } from './log-delivery';
 import { crossAccountNames } from './log-source-stack';
+import { RealtimeRule } from './realtime';
 import { SentinelAlarms } from './sentinel-alarms';
 import { SENTINEL_TIMEOUT, SentinelFunction } from './sentinel-function';
 import type { SentinelSettings } from './settings';
@@ -27,6 +28,7 @@ export class AcmSentinelStack extends Stack {
   readonly dedupeTable?: DedupeTable;
   readonly sentinel: SentinelFunction;
   readonly logDelivery: LogDelivery;
+  readonly realtime?: RealtimeRule;
   readonly alarms: SentinelAlarms;
   readonly slackWebhook?: SlackWebhook;
   readonly slack?: ChatChannel;
@@ -68,6 +70,13 @@ export class AcmSentinelStack extends Stack {
       alertTopic: this.alertTopic,
       alarmNamePrefix,
     });
+    if (settings.realtime.enabled) {
+      this.realtime = new RealtimeRule(this, 'Realtime', {
+        function: this.sentinel.function,
+        ...(this.logDelivery.queue ? { queue: this.logDelivery.queue } : {}),
+        ...(settings.realtime.organizationId ? { organizationId: settings.realtime.organizationId } : {}),
+      });
+    }
     this.alarms = new SentinelAlarms(this, 'Alarms', {
       sentinel: this.sentinel,
       alertTopic: this.alertTopic,

@@ -49,6 +49,9 @@ export const DOCUMENTED_CONFIGURATIONS: ReadonlyArray<readonly [name: string, co
   ],
   ['a bucket in another account and Region, through EventBridge', { trailBucketName: 'aws-controltower-logs-444455556666-us-east-1', trailBucketAccount: '444455556666', trailBucketRegion: 'us-east-1', trigger: 'eventbridge' }],
   ['a bucket in another account, through a topic there', { ...EXAMPLE_TRAIL, trailBucketAccount: '444455556666', trigger: 'sns', trailTopicArn: 'arn:aws:sns:eu-west-1:444455556666:cloudtrail-log-files' }],
+  ['real time in two more Regions', { realtimeRegions: 'us-east-1,ap-southeast-2', alertEmails: 'secops@example.com' }],
+  ['real time for an organization, with a queue', { ...EXAMPLE_TRAIL, organizationId: 'o-a1b2c3d4e5', queue: 'true', realtimeRegions: 'us-east-1' }],
+  ['log files only (real time off)', { realtime: 'false' }],
   ['a new organization trail', { organizationTrail: 'true', organizationId: 'o-a1b2c3d4e5', alertEmails: 'secops@example.com' }],
   ['a new organization trail from a delegated administrator', { organizationTrail: 'true', organizationId: 'o-a1b2c3d4e5', organizationManagementAccount: '999988887777' }],
   [

@@ -1,7 +1,9 @@
-import { App, Validations, type AppProps, type Environment } from 'aws-cdk-lib';
+import { App, Token, Validations, type AppProps, type Environment } from 'aws-cdk-lib';
+import { ConfigError } from '../lambda/errors';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AcmSentinelStack } from './acm-sentinel-stack';
 import { LogSourceStack } from './log-source-stack';
+import { addForwarders, type ForwarderStack } from './realtime';
 import { readSettings } from './settings';
 
 /** The stack's name; alarm names and the trail name derive from it. */
@@ -39,7 +41,7 @@ export interface CreateAppOptions {
  * Builds the acm-sentinel app: settings validated from context, one stack, and cdk-nag's AWS
  * Solutions checks, so any unacknowledged finding fails `cdk synth`.
  */
-export function createApp(options: CreateAppOptions = {}): { app: App; stack: AcmSentinelStack; logSource?: LogSourceStack } {
+export function createApp(options: CreateAppOptions = {}): { app: App; stack: AcmSentinelStack; logSource?: LogSourceStack; forwarders: ForwarderStack[] } {
   const app = new App({ context: options.context, postCliContext: FEATURE_FLAGS, ...(options.outdir ? { outdir: options.outdir } : {}) });
   const settings = readSettings(app.node.getAllContext());
   const env = options.env ?? { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
@@ -64,10 +66,18 @@ export function createApp(options: CreateAppOptions = {}): { app: App; stack: Ac
           delivery: settings.delivery,
         })
       : undefined;
+  const { realtime } = settings;
+  let forwarders: ForwarderStack[] = [];
+  if (realtime.regions.length || realtime.organizationId) {
+    if (Token.isUnresolved(stack.account) || Token.isUnresolved(stack.region)) {
+      throw new ConfigError('context "realtimeRegions": forwarders name the home event bus by account and Region, which must be known at synth. Run cdk with credentials (or set CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION).');
+    }
+    forwarders = addForwarders(app, { account: stack.account, region: stack.region }, realtime.regions, realtime.organizationId);
+  }
   if (options.nag ?? true) {
     // Acknowledgements are copied into the template's metadata, so a reviewer reading the
     // template sees each one with its reason.
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true, writeSuppressionsToCloudFormation: true }));
   }
-  return { app, stack, ...(logSource ? { logSource } : {}) };
+  return { app, stack, forwarders, ...(logSource ? { logSource } : {}) };
 }

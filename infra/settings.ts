@@ -29,6 +29,8 @@ export const CONTEXT_KEYS = [
   'organizationTrail',
   'organizationId',
   'organizationManagementAccount',
+  'realtime',
+  'realtimeRegions',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -56,6 +58,15 @@ export type TrailSettings =
 /** How the function learns of new log files. */
 export type Trigger = 's3' | 'eventbridge' | 'sns';
 export const TRIGGERS: readonly Trigger[] = ['s3', 'eventbridge', 'sns'];
+
+/** The real-time path: CloudTrail's EventBridge events, in the home Region and forwarded from others. */
+export interface RealtimeSettings {
+  readonly enabled: boolean;
+  /** Regions other than the stack's whose events are forwarded to it; each gets a forwarder stack. */
+  readonly regions: readonly string[];
+  /** With an organization: member accounts may forward (bus policy on aws:PrincipalOrgID), and a StackSet template is synthesized. */
+  readonly organizationId?: string;
+}
 
 export interface DeliverySettings {
   /** `s3`: a bucket notification; `eventbridge`: the bucket's EventBridge events; `sns`: an existing topic. */
@@ -92,6 +103,7 @@ export interface SlackWebhookSettings {
 export interface SentinelSettings {
   readonly trail: TrailSettings;
   readonly delivery: DeliverySettings;
+  readonly realtime: RealtimeSettings;
   readonly alertEmails: readonly string[];
   /** The lowest severity sent to the email subscriptions; `low` sends every alert. */
   readonly emailMinSeverity: Severity;
@@ -354,7 +366,7 @@ function readOrganization(lookup: Lookup, hasBucket: boolean): { id: string; man
   const id = optionalString(lookup, 'organizationId');
   const managementAccount = optionalString(lookup, 'organizationManagementAccount');
   if (!enabled) {
-    if (id !== undefined) fail('organizationId', 'only applies with organizationTrail=true', 'Add -c organizationTrail=true, or remove organizationId.');
+    // organizationId alone serves the real-time path's organization forwarding (readRealtime).
     if (managementAccount !== undefined) fail('organizationManagementAccount', 'only applies with organizationTrail=true', 'Add -c organizationTrail=true, or remove organizationManagementAccount.');
     return undefined;
   }
@@ -371,6 +383,26 @@ function readOrganization(lookup: Lookup, hasBucket: boolean): { id: string; man
 }
 
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+
+function readRealtime(lookup: Lookup, dedupe: boolean): RealtimeSettings {
+  const enabled = readBoolean(lookup, 'realtime', dedupe, 'Give -c realtime=false to alert from log files only, or leave it unset (on when dedupe is on).');
+  if (enabled && !dedupe) {
+    fail('realtime', 'needs deduplication, and dedupe=false', 'Every event reaches the function twice, in real time and in its log file: keep dedupe on (unset it), or set -c realtime=false.');
+  }
+  const raw = optionalString(lookup, 'realtimeRegions');
+  const regions = raw === undefined ? [] : [...new Set(raw.split(',').map((region) => region.trim()).filter(Boolean))];
+  for (const region of regions) if (!REGION.test(region)) fail('realtimeRegions', `"${region}" is not a Region`, 'Give Regions comma-separated, e.g. -c realtimeRegions=us-east-1,eu-central-1.');
+  if (regions.length && !enabled) fail('realtimeRegions', 'only applies with the real-time path on, and realtime=false', 'Remove realtime=false, or remove realtimeRegions.');
+  const organizationId = optionalString(lookup, 'organizationId');
+  if (organizationId !== undefined && !ORGANIZATION_ID.test(organizationId)) {
+    fail('organizationId', `"${organizationId}" is not an organization ID`, 'Give the ID "aws organizations describe-organization" shows (Organization.Id), e.g. -c organizationId=o-a1b2c3d4e5.');
+  }
+  const organizationTrail = readBoolean(lookup, 'organizationTrail', false, 'Give -c organizationTrail=true, or leave it unset.');
+  if (organizationId !== undefined && !organizationTrail && !enabled) {
+    fail('organizationId', 'only applies with organizationTrail=true or the real-time path', 'Add -c organizationTrail=true, or remove organizationId.');
+  }
+  return { enabled, regions, ...(organizationId !== undefined && enabled ? { organizationId } : {}) };
+}
 
 function readDelivery(lookup: Lookup, trail: TrailSettings): DeliverySettings {
   const raw = optionalString(lookup, 'trigger');
@@ -442,7 +474,7 @@ function readRuleConfig(lookup: Lookup): RuleConfig {
 
 // Only plain names are checked for typos: CDK's own keys contain ':', '@' or '/'. A key that
 // starts like one of ours, or is a letter or two away from one, is taken for a misspelling.
-const OUR_WORDS = /^(trail|alert|slack|teams|rule|email|dedup|maxDecompress|heartbeat|trigger|queue|organization)/i;
+const OUR_WORDS = /^(trail|alert|slack|teams|rule|email|dedup|maxDecompress|heartbeat|trigger|queue|organization|realtime)/i;
 
 function rejectMisspelledKeys(allKeys: readonly string[]): void {
   const known = CONTEXT_KEYS as readonly string[];
@@ -497,6 +529,7 @@ export function readSettings(context: Readonly<Record<string, unknown>>): Sentin
   return {
     trail,
     delivery: readDelivery(lookup, trail),
+    realtime: readRealtime(lookup, readDedupe(lookup)),
     alertEmails,
     emailMinSeverity,
     ...(slack ? { slack } : {}),

@@ -26,7 +26,7 @@ function main(): number {
     for (const [i, [name, context]] of DOCUMENTED_CONFIGURATIONS.entries()) {
       // Bundling is skipped (CDK's own bundling-stacks context): cfn-lint reads templates, not code.
       const { app } = createApp({ context: { 'aws:cdk:bundling-stacks': [], ...context }, env: ENV, outdir: path.join(root, String(i)) });
-      const templates = app.synth().stacks.map((stack) => stack.templateFullPath);
+      const templates = app.synth().stacksRecursively.map((stack) => stack.templateFullPath);
       const lint = spawnSync('cfn-lint', ['--ignore-checks', ...IGNORED, '--', ...templates], { encoding: 'utf8' });
       const ok = lint.status === 0;
       if (!ok) failures += 1;

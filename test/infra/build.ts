@@ -13,8 +13,8 @@ export { EXAMPLE_TRAIL as EXISTING_TRAIL } from '../../infra/configurations';
  * it does not deploy; the function keeps its real entry point and bundling options.
  */
 export function build(context: Record<string, unknown> = {}, env: Environment | undefined = TEST_ENV) {
-  const { app, stack } = createApp({ context: { 'aws:cdk:bundling-stacks': [], ...context }, env });
-  return { app, stack, template: Template.fromStack(stack) };
+  const { app, stack, forwarders } = createApp({ context: { 'aws:cdk:bundling-stacks': [], ...context }, env });
+  return { app, stack, forwarders, template: Template.fromStack(stack) };
 }
 
 interface NotificationsResource {

@@ -516,7 +516,7 @@ describe('a new organization trail (-c organizationTrail=true)', () => {
     [{ organizationTrail: 'true' }, /context "organizationId": is missing while organizationTrail=true/],
     [{ organizationTrail: 'true', organizationId: 'r-abcd' }, /"r-abcd" is not an organization ID/],
     [{ organizationTrail: 'true', organizationId: 'o-a1b2c3d4e5', trailBucketName: 'org-trail-logs' }, /context "organizationTrail": creates a new organization trail/],
-    [{ organizationId: 'o-a1b2c3d4e5' }, /context "organizationId": only applies with organizationTrail=true/],
+    [{ organizationId: 'o-a1b2c3d4e5', realtime: 'false' }, /context "organizationId": only applies with organizationTrail=true or the real-time path/],
   ])('refuses %j, naming the key', (context, message) => {
     expect(() => build(context)).toThrow(message);
   });
