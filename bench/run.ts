@@ -154,6 +154,26 @@ async function lambdaBundle(work: string, reps: number): Promise<LambdaBundle> {
   return { bytes: statSync(outfile).size, requireMs: median(times), outfile };
 }
 
+/**
+ * The handler on one EventBridge CloudTrail event, from receiving it to its publish returning
+ * (claim, publish, mark against the emulator and a local DynamoDB), in fresh processes: the first
+ * invocation after loading (cold) and the 30 after it (warm).
+ */
+async function realtimeLatency(processes: number): Promise<string> {
+  const colds: number[] = [];
+  const warms: number[] = [];
+  for (let i = 0; i < processes; i++) {
+    const spawned = await run(['--import', 'tsx', path.join(__dirname, 'realtime-child.ts')], { ...process.env, ...QUIET_ENV });
+    if (spawned.code !== 0) return `- skipped: ${failure(spawned)}`;
+    const result = JSON.parse(spawned.stdout.trim().split('\n').pop()!) as { coldMs: number; warmMs: number[] };
+    colds.push(result.coldMs);
+    warms.push(...result.warmMs);
+  }
+  const sorted = [...warms].sort((a, b) => a - b);
+  const p95 = sorted[Math.floor(sorted.length * 0.95)] ?? NaN;
+  return `- One EventBridge \`AWS API Call via CloudTrail\` event through the handler (rules, alert, claim in DynamoDB, SNS publish, mark sent), in process against the local emulator and dynalite: cold (first invocation after loading) ${fmt(median(colds), 1)} ms, warm ${fmt(median(warms), 1)} ms median, ${fmt(p95, 1)} ms p95 (${processes} processes, ${warms.length} warm events). In AWS, EventBridge's own delivery and the network round trips add to this.`;
+}
+
 async function repeat<T>(times: number, run: () => Promise<T>): Promise<T[]> {
   const results: T[] = [];
   for (let i = 0; i < times; i++) results.push(await run());
@@ -217,6 +237,8 @@ async function main(): Promise<void> {
       }
       inLambda = { floor: summarize(floorRuns), scanner: summarize(scannerRuns) };
     }
+
+    const realtime = await realtimeLatency(3);
 
     const lines: string[] = [];
     const checks: Array<{ ok: boolean; text: string }> = [];
@@ -313,6 +335,10 @@ async function main(): Promise<void> {
       '### Lambda package',
       '',
       ...bundleLines,
+      '',
+      '### Real-time path',
+      '',
+      realtime,
       '',
       `Bench run time: ${((Date.now() - started) / 1000).toFixed(0)} s.`,
       '',
