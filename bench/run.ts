@@ -174,6 +174,24 @@ async function realtimeLatency(processes: number): Promise<string> {
   return `- One EventBridge \`AWS API Call via CloudTrail\` event through the handler (rules, alert, claim in DynamoDB, SNS publish, mark sent), in process against the local emulator and dynalite: cold (first invocation after loading) ${fmt(median(colds), 1)} ms, warm ${fmt(median(warms), 1)} ms median, ${fmt(p95, 1)} ms p95 (${processes} processes, ${warms.length} warm events). In AWS, EventBridge's own delivery and the network round trips add to this.`;
 }
 
+/** `scan s3://` against the local emulator, 160 generated log files over 4 days and 2 accounts, with N reads in flight (median of 3 processes each). */
+async function s3ScanRates(concurrencies: readonly number[]): Promise<string[]> {
+  const lines: string[] = [];
+  for (const concurrency of concurrencies) {
+    const runs: Array<{ objects: number; bytes: number; ms: number; rssMb: number }> = [];
+    for (let i = 0; i < 3; i++) {
+      const spawned = await run(['--import', 'tsx', path.join(__dirname, 's3-scan-child.ts'), String(concurrency)], { ...process.env, ...QUIET_ENV });
+      if (spawned.code !== 0) return [`- skipped: ${failure(spawned)}`];
+      runs.push(JSON.parse(spawned.stdout.trim().split('\n').pop()!) as (typeof runs)[number]);
+    }
+    const ms = median(runs.map((r) => r.ms));
+    const { objects, bytes } = runs[0]!;
+    lines.push(`- \`--concurrency ${concurrency}\`: ${fmt(objects / (ms / 1000))} objects/s, ${fmt(bytes / 1e6 / (ms / 1000), 2)} MB/s of gzip (${objects} objects, ${fmt(bytes / 1e6, 2)} MB, ${fmt(ms)} ms), peak RSS ${fmt(Math.max(...runs.map((r) => r.rssMb)))} MB with the emulator in the same process`);
+  }
+  lines.push('- Against real S3 each GET waits a round trip (tens of ms), so reads in flight matter far more there than against a local emulator.');
+  return lines;
+}
+
 async function repeat<T>(times: number, run: () => Promise<T>): Promise<T[]> {
   const results: T[] = [];
   for (let i = 0; i < times; i++) results.push(await run());
@@ -239,6 +257,7 @@ async function main(): Promise<void> {
     }
 
     const realtime = await realtimeLatency(3);
+    const lookBack = await s3ScanRates([1, 16]);
 
     const lines: string[] = [];
     const checks: Array<{ ok: boolean; text: string }> = [];
@@ -339,6 +358,10 @@ async function main(): Promise<void> {
       '### Real-time path',
       '',
       realtime,
+      '',
+      '### Look back (`scan s3://`)',
+      '',
+      ...lookBack,
       '',
       `Bench run time: ${((Date.now() - started) / 1000).toFixed(0)} s.`,
       '',

@@ -9,6 +9,9 @@ const USAGE = `acm-sentinel: alerts on sensitive AWS Certificate Manager activit
 Usage:
   acm-sentinel scan PATH... [--format text|json] [--config FILE]
       Scan CloudTrail log files (.json.gz or .json) or folders of them, offline.
+  acm-sentinel scan s3://BUCKET[/PREFIX] [--since 90d|DATE] [--until DATE] [--accounts A,B] [--regions R,S]
+                    [--concurrency 8] [--checkpoint FILE] [--publish --topic-arn ARN [--dedupe-table NAME]]
+      Look back over a date range of log files where they are in S3 (both ends included; default the last 7 days).
   acm-sentinel invoke EVENT.json... [--objects DIR] [--format text|json] [--config FILE]
       Run the real Lambda handler on each event, in order (S3, EventBridge, SNS, SQS; samples in events/), against
       one local emulator and one dedupe store, and print what SNS delivered.
@@ -36,6 +39,15 @@ export async function main(argv: readonly string[], io: Output = processOutput):
         'dry-run': { type: 'boolean' },
         max: { type: 'string' },
         'wait-seconds': { type: 'string' },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        accounts: { type: 'string' },
+        regions: { type: 'string' },
+        concurrency: { type: 'string' },
+        checkpoint: { type: 'string' },
+        publish: { type: 'boolean' },
+        'topic-arn': { type: 'string' },
+        'dedupe-table': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -46,6 +58,20 @@ export async function main(argv: readonly string[], io: Output = processOutput):
     switch (command) {
       case 'scan':
         if (values.objects !== undefined) throw new UsageError('--objects belongs to invoke, not scan');
+        if (positionals.some((target) => target.startsWith('s3://'))) {
+          if (positionals.length !== 1) throw new UsageError('scan takes one s3:// location at a time, without local paths beside it');
+          // Loaded on demand: scanning local files does not pay for the S3, SNS and DynamoDB clients.
+          const { runS3Scan } = require('./scan-s3') as typeof import('./scan-s3');
+          return await runS3Scan(
+            {
+              source: positionals[0]!, since: values.since, until: values.until, accounts: values.accounts, regions: values.regions, concurrency: values.concurrency,
+              checkpoint: values.checkpoint, format: values.format, config: values.config, publish: values.publish, topicArn: values['topic-arn'], dedupeTable: values['dedupe-table'],
+            },
+            io,
+          );
+        }
+        const s3Only = (['since', 'until', 'accounts', 'regions', 'concurrency', 'checkpoint', 'publish', 'topic-arn', 'dedupe-table'] as const).find((flag) => values[flag] !== undefined);
+        if (s3Only) throw new UsageError(`--${s3Only} applies to scan s3://…, not to local files`);
         return await runScan({ paths: positionals, format: values.format, config: values.config }, io);
       case 'invoke':
       case 'demo': {

@@ -8,12 +8,16 @@ export { plural };
 export interface Output {
   out(line: string): void;
   err(line: string): void;
+  /** Rewrites one status line in place; only where a person watches (stderr is a terminal). */
+  progress?(line: string): void;
 }
 
 /** The terminal: whatever a line holds, no control or escape sequence reaches it (see terminalSafe). */
 export const processOutput: Output = {
   out: (line) => process.stdout.write(`${terminalSafe(line)}\n`),
   err: (line) => process.stderr.write(`${terminalSafe(line)}\n`),
+  // Carriage return and erase-line are the only control characters written, and only by us.
+  ...(process.stderr.isTTY ? { progress: (line: string) => process.stderr.write(line ? `\r\u001b[2K${terminalSafe(line)}` : '\r\u001b[2K') } : {}),
 };
 
 /** One alert as two lines of terminal text: severity, rule, time and the sentence; then where it came from. */
