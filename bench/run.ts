@@ -186,7 +186,7 @@ async function s3ScanRates(concurrencies: readonly number[]): Promise<string[]> 
     }
     const ms = median(runs.map((r) => r.ms));
     const { objects, bytes } = runs[0]!;
-    lines.push(`- \`--concurrency ${concurrency}\`: ${fmt(objects / (ms / 1000))} objects/s, ${fmt(bytes / 1e6 / (ms / 1000), 2)} MB/s of gzip (${objects} objects, ${fmt(bytes / 1e6, 2)} MB, ${fmt(ms)} ms), peak RSS ${fmt(Math.max(...runs.map((r) => r.rssMb)))} MB with the emulator in the same process`);
+    lines.push(`- \`--concurrency ${concurrency}\`: ${fmt(objects / (ms / 1000))} objects/s, ${fmt(bytes / 1e6 / (ms / 1000), 2)} MB/s of gzip (${objects} objects, ${fmt(bytes / 1e6, 2)} MB, ${fmt(ms)} ms), peak RSS ${fmt(Math.max(...runs.map((r) => r.rssMb)))} MB (the scanning process; the emulator runs in its own)`);
   }
   lines.push('- Against real S3 each GET waits a round trip (tens of ms), so reads in flight matter far more there than against a local emulator.');
   return lines;

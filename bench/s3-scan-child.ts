@@ -1,6 +1,6 @@
 /**
  * One process of the `scan s3://` bench: uploads generated log files to the local S3 emulator
- * (several days, two accounts), then scans them with `--concurrency N` (argv[2]) through the CLI
+ * (several days, two accounts; the emulator in its own process), then scans them with `--concurrency N` (argv[2]) through the CLI
  * code path. Prints one JSON line: objects, bytes, wall time and this process's peak RSS.
  */
 import { gzipSync } from 'node:zlib';
