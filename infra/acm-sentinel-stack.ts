@@ -2,6 +2,7 @@ import { Annotations, CfnOutput, Stack, Token, type StackProps } from 'aws-cdk-l
 import type { Construct } from 'constructs';
 import { ConfigError } from '../lambda/errors';
 import { AlertTopic } from './alert-topic';
+import { Backfill } from './backfill';
 import { ChatChannel } from './chat-channel';
 import { DedupeTable } from './dedupe-table';
 import { LogDelivery } from './log-delivery';
@@ -29,6 +30,7 @@ export class AcmSentinelStack extends Stack {
   readonly sentinel: SentinelFunction;
   readonly logDelivery: LogDelivery;
   readonly realtime?: RealtimeRule;
+  readonly backfill?: Backfill;
   readonly alarms: SentinelAlarms;
   readonly slackWebhook?: SlackWebhook;
   readonly slack?: ChatChannel;
@@ -76,6 +78,18 @@ export class AcmSentinelStack extends Stack {
         ...(this.logDelivery.queue ? { queue: this.logDelivery.queue } : {}),
         ...(settings.realtime.organizationId ? { organizationId: settings.realtime.organizationId } : {}),
       });
+    }
+    if (settings.backfill) {
+      this.backfill = new Backfill(this, 'Backfill', {
+        trailSource: this.trailSource,
+        alertTopic: this.alertTopic,
+        ...(this.dedupeTable ? { dedupeTable: this.dedupeTable } : {}),
+        environment: this.sentinel.environment,
+        failureQueue: this.sentinel.failureQueue,
+      });
+      new CfnOutput(this, 'BackfillStateMachineArn', { value: this.backfill.stateMachine.stateMachineArn, description: 'acm-sentinel backfill starts executions of this state machine.' });
+      new CfnOutput(this, 'BackfillReportBucket', { value: this.backfill.reportBucket.bucketName, description: 'Backfill manifests, findings (JSON lines) and run summaries.' });
+      new CfnOutput(this, 'TrailLogsPrefix', { value: this.trailSource.logFilesPrefix });
     }
     this.alarms = new SentinelAlarms(this, 'Alarms', {
       sentinel: this.sentinel,

@@ -26,6 +26,8 @@ export interface BundledFunctionProps {
   readonly roleDescription: string;
   /** A fixed name for the role, when another account's policy must name it. @default generated */
   readonly roleName?: string;
+  /** The exported function Lambda calls. @default 'handler' */
+  readonly handler?: string;
   /** The TypeScript handler file, bundled by esbuild. */
   readonly entry: string;
   readonly memorySize: number;
@@ -63,7 +65,7 @@ export function bundledFunction(scope: Construct, props: BundledFunctionProps): 
   const fn = new nodejs.NodejsFunction(scope, 'Function', {
     description: props.description,
     entry: props.entry,
-    handler: 'handler',
+    handler: props.handler ?? 'handler',
     projectRoot: REPO_ROOT,
     depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
     runtime: lambda.Runtime.NODEJS_24_X,

@@ -52,6 +52,8 @@ export const DOCUMENTED_CONFIGURATIONS: ReadonlyArray<readonly [name: string, co
   ['real time in two more Regions', { realtimeRegions: 'us-east-1,ap-southeast-2', alertEmails: 'secops@example.com' }],
   ['real time for an organization, with a queue', { ...EXAMPLE_TRAIL, organizationId: 'o-a1b2c3d4e5', queue: 'true', realtimeRegions: 'us-east-1' }],
   ['log files only (real time off)', { realtime: 'false' }],
+  ['the Step Functions backfill', { backfill: 'true', alertEmails: 'secops@example.com' }],
+  ['the Step Functions backfill on an existing bucket in another account', { ...EXAMPLE_TRAIL, trailBucketAccount: '444455556666', trigger: 'eventbridge', backfill: 'true' }],
   ['a new organization trail', { organizationTrail: 'true', organizationId: 'o-a1b2c3d4e5', alertEmails: 'secops@example.com' }],
   ['a new organization trail from a delegated administrator', { organizationTrail: 'true', organizationId: 'o-a1b2c3d4e5', organizationManagementAccount: '999988887777' }],
   [

@@ -24,6 +24,8 @@ export const FEATURE_FLAGS = {
   '@aws-cdk/aws-iam:minimizePolicies': true,
   // ARNs read "arn:aws:..." rather than a partition reference once the Region is known.
   '@aws-cdk/core:enablePartitionLiterals': true,
+  // The backfill's Distributed Map writes its results with ResultWriter's current form.
+  '@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2': true,
 } as const;
 
 export interface CreateAppOptions {

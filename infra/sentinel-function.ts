@@ -64,6 +64,8 @@ export class SentinelFunction extends Construct {
   /** Events that failed every attempt or grew too old; its depth is alarmed. */
   readonly failureQueue: sqs.Queue;
   readonly logGroup: logs.LogGroup;
+  /** The function's environment, for other entry points of the same code (the backfill). */
+  readonly environment: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: SentinelFunctionProps) {
     super(scope, id);
@@ -112,6 +114,7 @@ export class SentinelFunction extends Construct {
       ...(props.roleName ? { roleName: props.roleName } : {}),
     });
     this.function = built.function;
+    this.environment = environment;
     this.role = built.role;
     this.logGroup = built.logGroup;
 

@@ -31,6 +31,7 @@ export const CONTEXT_KEYS = [
   'organizationManagementAccount',
   'realtime',
   'realtimeRegions',
+  'backfill',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -104,6 +105,8 @@ export interface SentinelSettings {
   readonly trail: TrailSettings;
   readonly delivery: DeliverySettings;
   readonly realtime: RealtimeSettings;
+  /** Whether the Step Functions backfill (and its report bucket) is deployed. */
+  readonly backfill: boolean;
   readonly alertEmails: readonly string[];
   /** The lowest severity sent to the email subscriptions; `low` sends every alert. */
   readonly emailMinSeverity: Severity;
@@ -474,7 +477,7 @@ function readRuleConfig(lookup: Lookup): RuleConfig {
 
 // Only plain names are checked for typos: CDK's own keys contain ':', '@' or '/'. A key that
 // starts like one of ours, or is a letter or two away from one, is taken for a misspelling.
-const OUR_WORDS = /^(trail|alert|slack|teams|rule|email|dedup|maxDecompress|heartbeat|trigger|queue|organization|realtime)/i;
+const OUR_WORDS = /^(trail|alert|slack|teams|rule|email|dedup|maxDecompress|heartbeat|trigger|queue|organization|realtime|backfill)/i;
 
 function rejectMisspelledKeys(allKeys: readonly string[]): void {
   const known = CONTEXT_KEYS as readonly string[];
@@ -530,6 +533,7 @@ export function readSettings(context: Readonly<Record<string, unknown>>): Sentin
     trail,
     delivery: readDelivery(lookup, trail),
     realtime: readRealtime(lookup, readDedupe(lookup)),
+    backfill: readBoolean(lookup, 'backfill', false, 'Give -c backfill=true to deploy the Step Functions backfill, or leave it unset.'),
     alertEmails,
     emailMinSeverity,
     ...(slack ? { slack } : {}),

@@ -3,8 +3,8 @@ import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
+import { acknowledgeWildcard } from './nag';
 import { ConfigError } from '../lambda/errors';
 import type { TrailSettings } from './settings';
 
@@ -76,12 +76,11 @@ export class TrailSource extends Construct {
     }
     const logFiles = this.bucket.arnForObjects(`${this.logFilesPrefix}*`);
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [logFiles] }));
-    // The finding names the resource as cdk-nag renders it, so only this wildcard is acknowledged.
-    const rendered = flattenCfnReference(Stack.of(this).resolve(logFiles));
-    Validations.of(role.node.tryFindChild('DefaultPolicy') ?? role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${rendered}]`,
-      reason: `Log files get new keys every few minutes, so their ARNs can only be matched by a wildcard; it is confined to the trail's ${this.logFilesPrefix} prefix and to s3:GetObject.`,
-    });
+    acknowledgeWildcard(
+      role as iam.IRole & IConstruct,
+      logFiles,
+      `Log files get new keys every few minutes, so their ARNs can only be matched by a wildcard; it is confined to the trail's ${this.logFilesPrefix} prefix and to s3:GetObject.`,
+    );
     if (this.logFilesKeyArn) {
       const stack = Stack.of(this);
       role.addToPrincipalPolicy(

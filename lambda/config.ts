@@ -19,6 +19,7 @@ export const ENV = {
   claimLeaseMs: 'DEDUPE_CLAIM_LEASE_MS',
   logReaderRoleArn: 'LOG_READER_ROLE_ARN',
   logBucketRegion: 'LOG_BUCKET_REGION',
+  reportBucket: 'BACKFILL_REPORT_BUCKET',
 } as const;
 
 export interface Config {

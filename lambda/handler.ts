@@ -2,10 +2,10 @@
  * The Lambda entry point: the only module that reads process.env, builds AWS SDK clients and
  * touches the Lambda context. Everything it does is in the core; this file wires the edge.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { Context } from 'aws-lambda';
@@ -13,7 +13,11 @@ import { DynamoDbDedupeStore } from './adapters/dynamodb-dedupe-store';
 import { createPowertoolsLogger } from './adapters/powertools-logger';
 import { S3LogReader } from './adapters/s3-log-reader';
 import { SnsAlertPublisher } from './adapters/sns-publisher';
-import { loadConfig, type Config } from './config';
+import { logFiles } from './adapters/s3-log-listing';
+import { ENV, loadConfig, type Config } from './config';
+import type { AlertPublisher } from './core/ports';
+import type { Alert } from './core/types';
+import { ConfigError, InvocationFailedError } from './errors';
 import { failureOf, processEvent, type EventResult, type ProcessPorts } from './core/pipeline/process';
 import { createRuleEngine, type RuleEngine } from './core/rules/evaluate';
 
@@ -149,3 +153,65 @@ export const handler = async (event: unknown, context?: Context): Promise<Handle
   const { summary, batchResponse } = await handleEvent(event, context);
   return batchResponse ?? summary;
 };
+
+const REPORT_ONLY: AlertPublisher = { publish: async (alerts) => ({ published: [...alerts], failed: [] }) };
+
+/** One batch of a backfill's Distributed Map: day folders of the trail bucket, and the run's settings. */
+export interface BackfillBatch {
+  Items: Array<{ prefix: string }>;
+  BatchInput: { bucket: string; since: string; until: string; publish?: boolean; execution: string };
+}
+
+/** What one backfill batch found; the state machine's ResultWriter keeps it in the run's summary. */
+export interface BackfillBatchResult {
+  prefixes: number;
+  objects: number;
+  records: number;
+  alerts: number;
+  published: number;
+  duplicates: number;
+  findings?: string;
+  failed: string[];
+}
+
+/**
+ * The backfill entry point, the same code as `handler`: each day folder of the batch is listed
+ * and every log file in the range scanned. Findings go to the report bucket as JSON lines; with
+ * `publish`, alerts also go through the alert topic with the same claims as the live path, so
+ * none already sent is sent again. Fails (for Step Functions to retry) when a file could not be read.
+ */
+export async function backfill(batch: BackfillBatch): Promise<BackfillBatchResult> {
+  const { config, engine, ports } = init();
+  const reportBucket = process.env[ENV.reportBucket];
+  if (!reportBucket) throw new ConfigError(`${ENV.reportBucket} must name the backfill report bucket; the CDK stack sets it with -c backfill=true`);
+  const { bucket, since, until, publish, execution } = batch.BatchInput;
+  const range = { since: new Date(since), until: new Date(until) };
+  const s3 = logFilesClient(config);
+  const result: BackfillBatchResult = { prefixes: batch.Items.length, objects: 0, records: 0, alerts: 0, published: 0, duplicates: 0, failed: [] };
+  const found: Alert[] = [];
+  for (const { prefix } of batch.Items) {
+    for (const { key, size } of await logFiles(s3, bucket, prefix, range)) {
+      const event = { Records: [{ eventSource: 'aws:s3', s3: { bucket: { name: bucket }, object: { key: encodeURIComponent(key).replace(/%2F/g, '/'), size } } }] };
+      const outcome = publish
+        ? await processEvent(ports, event, { engine, maxDecompressedBytes: config.maxDecompressedBytes, stormThreshold: config.rules.stormThreshold })
+        : // Report only: nothing is published, and nothing is claimed, so a later --publish run still sends it.
+          await processEvent({ reader: ports.reader, logger: ports.logger, publisher: REPORT_ONLY }, event, { engine, maxDecompressedBytes: config.maxDecompressedBytes, stormThreshold: 0 });
+      const object = outcome.objects[0];
+      result.objects += 1;
+      result.records += object?.records ?? 0;
+      result.alerts += object?.alerts ?? 0;
+      result.duplicates += object?.duplicates ?? 0;
+      if (publish) result.published += outcome.published.length;
+      found.push(...outcome.published);
+      if (object?.error) result.failed.push(object.error);
+    }
+  }
+  if (found.length) {
+    const key = `findings/${execution}/${createHash('sha256').update(batch.Items.map((item) => item.prefix).join('\n')).digest('hex').slice(0, 16)}.jsonl`;
+    await defaultS3.send(new PutObjectCommand({ Bucket: reportBucket, Key: key, Body: `${found.map((alert) => JSON.stringify(alert)).join('\n')}\n`, ContentType: 'application/x-ndjson' }));
+    result.findings = `s3://${reportBucket}/${key}`;
+  }
+  logger.info('backfill batch', { ...result, failed: result.failed.length });
+  if (result.failed.length) throw new InvocationFailedError(`${result.failed.length} log files could not be read: ${result.failed.join(' | ')}`);
+  return result;
+}

@@ -1,13 +1,13 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDbDedupeStore } from '../adapters/dynamodb-dedupe-store';
+import { dayFolders, logFiles, type Location } from '../adapters/s3-log-listing';
 import { S3LogReader } from '../adapters/s3-log-reader';
 import { SnsAlertPublisher } from '../adapters/sns-publisher';
 import { dedupeKey } from '../core/alerts/alert';
-import { daysOf, dayPrefix, inRange, parseWhen, type TimeRange } from '../core/history/range';
-import { skipReasonForKey } from '../core/ingest/s3-event';
+import { parseWhen, type TimeRange } from '../core/history/range';
 import { describeReadFailure, readLogStream } from '../core/pipeline/analyze';
 import { processEvent, type ProcessPorts } from '../core/pipeline/process';
 import { inertJson, plain } from '../core/render/untrusted';
@@ -39,16 +39,6 @@ export const DEFAULT_CONCURRENCY = 8;
 export const MAX_CONCURRENCY = 64;
 /** Without `--since`, a look back covers this many days. */
 export const DEFAULT_LOOKBACK = '7d';
-
-interface Location {
-  readonly bucket: string;
-  /** Up to and including `AWSLogs/`. */
-  readonly logs: string;
-  /** An organization folder named in the URI (`AWSLogs/o-…/`), if any. */
-  readonly organization?: string;
-  /** An account folder named in the URI, if any. */
-  readonly account?: string;
-}
 
 /** `s3://bucket`, `s3://bucket/prefix`, `s3://bucket/prefix/AWSLogs/o-…/111122223333/`. */
 export function parseS3Uri(uri: string): Location {
@@ -121,64 +111,6 @@ function saveCheckpoint(file: string, checkpoint: Checkpoint): void {
   // Written aside and renamed, so an interruption mid-write never leaves half a checkpoint.
   writeFileSync(`${file}.tmp`, `${JSON.stringify(checkpoint)}\n`);
   renameSync(`${file}.tmp`, file);
-}
-
-interface Found {
-  readonly key: string;
-  readonly size: number;
-}
-
-/** The child folders of `prefix` (CommonPrefixes with delimiter `/`), every page. */
-async function folders(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const found: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ...(token ? { ContinuationToken: token } : {}) }));
-    for (const common of page.CommonPrefixes ?? []) if (common.Prefix) found.push(common.Prefix.slice(prefix.length).replace(/\/$/, ''));
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return found;
-}
-
-/** The log files of one day folder, in key order. */
-async function logFiles(s3: S3Client, bucket: string, prefix: string, range: TimeRange): Promise<Found[]> {
-  const found: Found[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
-    for (const object of page.Contents ?? []) {
-      const key = object.Key;
-      if (!key || !key.endsWith('.json.gz') || skipReasonForKey(key) || !inRange(key, range) || object.Size === 0) continue;
-      found.push({ key, size: object.Size ?? 0 });
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return found;
-}
-
-/**
- * The day folders to read, by walking CloudTrail's layout one level at a time (accounts, their
- * Regions), never the whole bucket: oldest day first, then account, then Region.
- */
-async function dayFolders(s3: S3Client, location: Location, range: TimeRange, accounts?: string[], regions?: string[]): Promise<string[]> {
-  const bases: Array<{ base: string; account: string }> = [];
-  const addAccounts = async (base: string, named?: string) => {
-    for (const account of named ? [named] : (await folders(s3, location.bucket, base)).filter((name) => /^\d{12}$/.test(name))) {
-      if (!accounts || accounts.includes(account)) bases.push({ base, account });
-    }
-  };
-  if (location.organization) await addAccounts(`${location.logs}${location.organization}/`, location.account);
-  else if (location.account) await addAccounts(location.logs, location.account);
-  else {
-    const top = await folders(s3, location.bucket, location.logs);
-    await addAccounts(location.logs);
-    for (const organization of top.filter((name) => /^o-[a-z0-9]{10,32}$/.test(name))) await addAccounts(`${location.logs}${organization}/`);
-  }
-  const trails: Array<{ base: string; account: string; region: string }> = [];
-  for (const { base, account } of bases) {
-    for (const region of await folders(s3, location.bucket, `${base}${account}/CloudTrail/`)) if (!regions || regions.includes(region)) trails.push({ base, account, region });
-  }
-  return daysOf(range).flatMap((day) => trails.map(({ base, account, region }) => dayPrefix(base, account, region, day)));
 }
 
 /** Runs `work` on every item with at most `limit` in flight, in order of start. */
