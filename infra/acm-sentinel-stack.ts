@@ -1,5 +1,6 @@
 import { Annotations, CfnOutput, Stack, Token, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { createRuleEngine } from '../lambda/core/rules/evaluate';
 import { ConfigError } from '../lambda/errors';
 import { AlertTopic } from './alert-topic';
 import { Backfill } from './backfill';
@@ -13,6 +14,11 @@ import { SENTINEL_TIMEOUT, SentinelFunction } from './sentinel-function';
 import type { SentinelSettings } from './settings';
 import { SlackWebhook } from './slack-webhook';
 import { TrailSource } from './trail-source';
+
+/** Every call a rule of this deployment alerts on: the default pack with the user's configuration. */
+export function watchedEventNames(settings: SentinelSettings): string[] {
+  return createRuleEngine(settings.ruleConfig).rules.flatMap((rule) => rule.eventNames);
+}
 
 export interface AcmSentinelStackProps extends StackProps {
   /** Validated settings, from `readSettings`. */
@@ -71,10 +77,13 @@ export class AcmSentinelStack extends Stack {
       settings: settings.delivery,
       alertTopic: this.alertTopic,
       alarmNamePrefix,
+      failureQueue: this.sentinel.failureQueue,
     });
     if (settings.realtime.enabled) {
       this.realtime = new RealtimeRule(this, 'Realtime', {
         function: this.sentinel.function,
+        eventNames: watchedEventNames(settings),
+        deadLetterQueue: this.sentinel.failureQueue,
         ...(this.logDelivery.queue ? { queue: this.logDelivery.queue } : {}),
         ...(settings.realtime.organizationId ? { organizationId: settings.realtime.organizationId } : {}),
       });

@@ -1,7 +1,7 @@
 import { App, Token, Validations, type AppProps, type Environment } from 'aws-cdk-lib';
 import { ConfigError } from '../lambda/errors';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { AcmSentinelStack } from './acm-sentinel-stack';
+import { AcmSentinelStack, watchedEventNames } from './acm-sentinel-stack';
 import { LogSourceStack } from './log-source-stack';
 import { addForwarders, type ForwarderStack } from './realtime';
 import { readSettings } from './settings';
@@ -68,13 +68,15 @@ export function createApp(options: CreateAppOptions = {}): { app: App; stack: Ac
           delivery: settings.delivery,
         })
       : undefined;
+  // The read role trusts the function's role by ARN, and IAM refuses to trust a role that does not exist yet.
+  logSource?.addDependency(stack);
   const { realtime } = settings;
   let forwarders: ForwarderStack[] = [];
   if (realtime.regions.length || realtime.organizationId) {
     if (Token.isUnresolved(stack.account) || Token.isUnresolved(stack.region)) {
       throw new ConfigError('context "realtimeRegions": forwarders name the home event bus by account and Region, which must be known at synth. Run cdk with credentials (or set CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION).');
     }
-    forwarders = addForwarders(app, { account: stack.account, region: stack.region }, realtime.regions, realtime.organizationId);
+    forwarders = addForwarders(app, { account: stack.account, region: stack.region, partition: stack.partition }, watchedEventNames(settings), realtime.regions, realtime.organizationId);
   }
   if (options.nag ?? true) {
     // Acknowledgements are copied into the template's metadata, so a reviewer reading the

@@ -45,6 +45,8 @@ export interface LogDeliveryProps {
   readonly settings: DeliverySettings;
   readonly alertTopic: AlertTopic;
   readonly alarmNamePrefix: string;
+  /** Where events EventBridge could not deliver after its retries are kept (and alarmed). */
+  readonly failureQueue: sqs.IQueue;
 }
 
 /**
@@ -87,7 +89,11 @@ export class LogDelivery extends Construct {
       this.rule = new events.Rule(this, 'LogFileCreated', {
         description: 'acm-sentinel: a new CloudTrail log file in the trail bucket',
         eventPattern: logFilesPattern(trailSource.bucket.bucketName, trailSource.logFilesPrefix, trailSource.account),
-        targets: [this.queue ? new targets.SqsQueue(this.queue) : new targets.LambdaFunction(props.function, { retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+        targets: [
+          this.queue
+            ? new targets.SqsQueue(this.queue)
+            : new targets.LambdaFunction(props.function, { retryAttempts: 185, maxEventAge: Duration.hours(24), deadLetterQueue: props.failureQueue }),
+        ],
       });
       // A bucket this stack creates sends its events to EventBridge; an existing one is turned on by its owner (docs/deploy.md).
       if (trailSource.trail) trailSource.acknowledgeNotificationsHandler();
@@ -101,7 +107,7 @@ export class LogDelivery extends Construct {
             Principal: { AWS: `arn:${Stack.of(this).partition}:iam::${trailSource.account}:root` },
             Action: 'events:PutEvents',
             Resource: `arn:${Stack.of(this).partition}:events:${Stack.of(this).region}:${Stack.of(this).account}:event-bus/default`,
-            Condition: { StringEquals: { 'events:source': 'aws.s3', 'events:detail-type': 'Object Created' } },
+            Condition: { 'ForAllValues:StringEquals': { 'events:source': ['aws.s3'], 'events:detail-type': ['Object Created'] } },
           },
         });
       }

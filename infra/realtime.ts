@@ -5,11 +5,20 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
-/** CloudTrail's management events of ACM and ACM Private CA, as EventBridge delivers them. */
-export const CLOUDTRAIL_EVENTS_PATTERN: events.EventPattern = {
-  source: ['aws.acm', 'aws.acm-pca'],
-  detailType: ['AWS API Call via CloudTrail'],
-};
+export const CLOUDTRAIL_EVENT_SOURCES = ['aws.acm', 'aws.acm-pca'];
+
+/**
+ * CloudTrail's ACM and ACM Private CA calls that a rule alerts on, as EventBridge delivers them:
+ * read-only calls such as DescribeCertificate are frequent and alert on nothing, so they never
+ * invoke the function nor cross an account or Region.
+ */
+export function cloudTrailEventsPattern(eventNames: readonly string[]): events.EventPattern {
+  return {
+    source: CLOUDTRAIL_EVENT_SOURCES,
+    detailType: ['AWS API Call via CloudTrail'],
+    detail: { eventSource: ['acm.amazonaws.com', 'acm-pca.amazonaws.com'], eventName: [...new Set(eventNames)].sort() },
+  };
+}
 
 /**
  * Read-only calls (GetAcmeExternalAccountBindingCredentials among them) reach EventBridge only
@@ -18,14 +27,18 @@ export const CLOUDTRAIL_EVENTS_PATTERN: events.EventPattern = {
 export const READ_AND_WRITE_STATE = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
 
 /** A rule on the default bus for CloudTrail's ACM events, including read-only calls. */
-function cloudTrailRule(scope: Construct, id: string, description: string, target: events.IRuleTarget): events.Rule {
-  const rule = new events.Rule(scope, id, { description, eventPattern: CLOUDTRAIL_EVENTS_PATTERN, targets: [target] });
+function cloudTrailRule(scope: Construct, id: string, description: string, eventNames: readonly string[], target: events.IRuleTarget): events.Rule {
+  const rule = new events.Rule(scope, id, { description, eventPattern: cloudTrailEventsPattern(eventNames), targets: [target] });
   (rule.node.defaultChild as events.CfnRule).state = READ_AND_WRITE_STATE;
   return rule;
 }
 
 export interface RealtimeRuleProps {
   readonly function: lambda.IFunction;
+  /** The calls the rules alert on (the pack and `additionalEvents`); only they are matched. */
+  readonly eventNames: readonly string[];
+  /** Where events EventBridge could not deliver after its retries are kept (and alarmed). */
+  readonly deadLetterQueue: sqs.IQueue;
   /** The delivery queue, with `queue=true`: real-time events go through it too. */
   readonly queue?: sqs.IQueue;
   /** Lets member accounts of this organization forward their events to this bus. */
@@ -43,8 +56,10 @@ export class RealtimeRule extends Construct {
   constructor(scope: Construct, id: string, props: RealtimeRuleProps) {
     super(scope, id);
     // A real-time alert older than an hour is late anyway: the log file has delivered it by then.
-    const target = props.queue ? new targets.SqsQueue(props.queue) : new targets.LambdaFunction(props.function, { retryAttempts: 20, maxEventAge: Duration.hours(1) });
-    this.rule = cloudTrailRule(this, 'Rule', 'acm-sentinel: ACM and ACM PCA API calls, in near real time (read and write)', target);
+    const target = props.queue
+      ? new targets.SqsQueue(props.queue)
+      : new targets.LambdaFunction(props.function, { retryAttempts: 20, maxEventAge: Duration.hours(1), deadLetterQueue: props.deadLetterQueue });
+    this.rule = cloudTrailRule(this, 'Rule', 'acm-sentinel: ACM and ACM PCA API calls, in near real time (read and write)', props.eventNames, target);
     if (props.organizationId) {
       const stack = Stack.of(this);
       new events.CfnEventBusPolicy(this, 'OrganizationMayForward', {
@@ -55,7 +70,11 @@ export class RealtimeRule extends Construct {
           Principal: '*',
           Action: 'events:PutEvents',
           Resource: `arn:${stack.partition}:events:${stack.region}:${stack.account}:event-bus/default`,
-          Condition: { StringEquals: { 'aws:PrincipalOrgID': props.organizationId } },
+          // Only the forwarders' events: CloudTrail's ACM calls, from the organization's accounts.
+          Condition: {
+            StringEquals: { 'aws:PrincipalOrgID': props.organizationId },
+            'ForAllValues:StringEquals': { 'events:source': CLOUDTRAIL_EVENT_SOURCES, 'events:detail-type': ['AWS API Call via CloudTrail'] },
+          },
         },
       });
     }
@@ -65,6 +84,8 @@ export class RealtimeRule extends Construct {
 export interface ForwarderStackProps extends StackProps {
   /** The home Region's default bus, where the sentinel's rule listens. */
   readonly homeBusArn: string;
+  /** The calls the rules alert on. */
+  readonly eventNames: readonly string[];
 }
 
 /**
@@ -78,7 +99,7 @@ export class ForwarderStack extends Stack {
   constructor(scope: Construct, id: string, props: ForwarderStackProps) {
     super(scope, id, { ...props, synthesizer: new BootstraplessSynthesizer() });
     const home = events.EventBus.fromEventBusArn(this, 'HomeBus', props.homeBusArn);
-    this.rule = cloudTrailRule(this, 'Forward', 'acm-sentinel: forwards ACM and ACM PCA API calls to the home Region', new targets.EventBus(home));
+    this.rule = cloudTrailRule(this, 'Forward', 'acm-sentinel: forwards ACM and ACM PCA API calls to the home Region', props.eventNames, new targets.EventBus(home));
   }
 }
 
@@ -91,18 +112,25 @@ export const ORGANIZATION_FORWARDER = 'AcmSentinelForwarder';
  * for a service-managed StackSet (cdk.out/assembly-Organization/), to deploy to the member
  * accounts in every Region the organization uses.
  */
-export function addForwarders(scope: Construct, home: { account: string; region: string; partition?: string }, regions: readonly string[], organizationId?: string): ForwarderStack[] {
-  const homeBusArn = `arn:${home.partition ?? 'aws'}:events:${home.region}:${home.account}:event-bus/default`;
+export function addForwarders(
+  scope: Construct,
+  home: { account: string; region: string; partition: string },
+  eventNames: readonly string[],
+  regions: readonly string[],
+  organizationId?: string,
+): ForwarderStack[] {
+  const homeBusArn = `arn:${home.partition}:events:${home.region}:${home.account}:event-bus/default`;
   const stacks = regions
     .filter((region) => region !== home.region)
     .map((region) => new ForwarderStack(scope, `AcmSentinelForwarder-${region}`, {
       env: { account: home.account, region },
       homeBusArn,
+      eventNames,
       description: `acm-sentinel: forwards ACM CloudTrail events from ${region} to ${home.region}`,
     }));
   if (organizationId) {
     const stage = new Stage(scope, ORGANIZATION_STAGE);
-    stacks.push(new ForwarderStack(stage, ORGANIZATION_FORWARDER, { homeBusArn, description: `acm-sentinel: forwards ACM CloudTrail events of a member account to ${home.account} / ${home.region} (StackSet template)` }));
+    stacks.push(new ForwarderStack(stage, ORGANIZATION_FORWARDER, { homeBusArn, eventNames, description: `acm-sentinel: forwards ACM CloudTrail events of a member account to ${home.account} / ${home.region} (StackSet template)` }));
   }
   return stacks;
 }

@@ -104,7 +104,7 @@ function emitMetrics(result: EventResult): void {
   metrics.addMetric('Objects', MetricUnit.Count, result.objects.length);
   metrics.addMetric('Records', MetricUnit.Count, sum('records'));
   metrics.addMetric('AcmRecords', MetricUnit.Count, sum('acmRecords'));
-  metrics.addMetric('Alerts', MetricUnit.Count, sum('alerts'));
+  metrics.addMetric('Alerts', MetricUnit.Count, sum('alerts') + result.realtime.reduce((n, entry) => n + entry.alerts, 0));
   metrics.addMetric('AlertsPublished', MetricUnit.Count, result.published.length);
   metrics.addMetric('Skipped', MetricUnit.Count, result.skipped.length);
   metrics.addMetric('ObjectFailures', MetricUnit.Count, result.objects.filter((object) => object.error).length);

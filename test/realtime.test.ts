@@ -75,20 +75,24 @@ describe('the real-time path', () => {
     expect((await receiveDelivered(sandbox)).map((d) => d.alert.via)).toEqual(['log']);
   });
 
-  it('caps a burst that arrives one event at a time: the first 5 alert at once, the log file folds the rest into one summary', async () => {
+  it('caps a burst that arrives one event at a time: 5 alerts at once, a sixth that says a burst is on, and the log file folds the rest into one summary', async () => {
     const burst = Array.from({ length: 12 }, (_, i) =>
       record({ eventID: `rt-burst-${i}`, eventTime: `2025-03-14T11:0${Math.floor(i / 6)}:${String(i * 4).padStart(2, '0')}Z`, requestParameters: { certificateArn: `arn:aws:acm:us-east-1:111122223333:certificate/b-${i}` } }),
     );
     const summaries = [];
     for (const event of burst) summaries.push(await handler(realtime(event)));
-    expect(summaries.map((s) => s.realtime[0]!.deferred)).toEqual([0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1]);
-    expect((await receiveDelivered(sandbox)).map((d) => d.alert.eventId).sort()).toEqual(burst.slice(0, 5).map((e) => String(e.eventID)).sort());
+    expect(summaries.map((s) => s.realtime[0]!.deferred)).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
+    const now = await receiveDelivered(sandbox);
+    expect(now.map((d) => d.alert.eventId).sort()).toEqual(burst.slice(0, 6).map((e) => String(e.eventID)).sort());
+    expect(now.find((d) => d.alert.eventId === 'rt-burst-5')!.alert.title).toMatch(/a burst, 6 or more in 5 minutes; the rest come folded from the log files/);
+    // A redelivered event of the burst sends nothing.
+    expect((await handler(realtime(burst[0]!))).realtime[0]).toMatchObject({ published: 0 });
 
     await putObject(sandbox, BUCKET, `${PREFIX}burst.json.gz`, gzipSync(JSON.stringify({ Records: burst })));
     const fromLog = await handler({ Records: [s3Record(`${PREFIX}burst.json.gz`)] });
     const delivered = await receiveDelivered(sandbox);
     expect(delivered).toHaveLength(1);
-    expect(delivered[0]!.alert.storm).toMatchObject({ count: 7, eventIds: burst.slice(5).map((e) => String(e.eventID)) });
-    expect(fromLog.objects[0]).toMatchObject({ alerts: 12, published: 1, duplicates: 5 });
+    expect(delivered[0]!.alert.storm).toMatchObject({ count: 6, eventIds: burst.slice(6).map((e) => String(e.eventID)) });
+    expect(fromLog.objects[0]).toMatchObject({ alerts: 12, published: 1, duplicates: 6 });
   });
 });

@@ -146,21 +146,21 @@ export class DynamoDbDedupeStore implements DedupeStore {
   }
 
   /**
-   * Counts one more real-time alert of a burst: an atomic counter item (`burst#…`), kept a day.
-   * Returns the count including this one.
+   * Adds an event to a burst's set (`burst#…`, kept a day) and returns how many distinct events
+   * the burst holds, so a redelivered event is counted once.
    */
-  async countBurst(key: string): Promise<number> {
+  async countBurst(key: string, eventId: string): Promise<number> {
     const { Attributes } = await this.dynamodb.send(
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: { pk: { S: `burst#${key}` } },
-        UpdateExpression: 'ADD #count :one SET expiresAt = if_not_exists(expiresAt, :ttl)',
-        ExpressionAttributeNames: { '#count': 'count' },
-        ExpressionAttributeValues: { ':one': { N: '1' }, ':ttl': { N: String(Math.floor(this.now() / 1000) + BURST_TTL_SECONDS) } },
+        UpdateExpression: 'ADD #events :event SET expiresAt = if_not_exists(expiresAt, :ttl)',
+        ExpressionAttributeNames: { '#events': 'events' },
+        ExpressionAttributeValues: { ':event': { SS: [eventId] }, ':ttl': { N: String(Math.floor(this.now() / 1000) + BURST_TTL_SECONDS) } },
         ReturnValues: 'UPDATED_NEW',
       }),
     );
-    return Number(Attributes?.count?.N ?? '1');
+    return Attributes?.events?.SS?.length ?? 1;
   }
 
   /** The keys among `keys` marked sent (or written before claims existed); for operators and tests. */

@@ -66,6 +66,6 @@ export interface DedupeStore {
   markSent(keys: readonly string[], owner: string): Promise<{ raced: number }>;
   /** Gives up claims whose publish failed, so a retry can claim them at once. */
   release(keys: readonly string[], owner: string): Promise<void>;
-  /** Adds one to a burst counter shared by every invocation and returns the new count (the real-time path's storm control). */
-  countBurst?(key: string): Promise<number>;
+  /** Adds an event to a burst shared by every invocation and returns how many distinct events it holds (the real-time path's storm control). */
+  countBurst?(key: string, eventId: string): Promise<number>;
 }

@@ -9,9 +9,10 @@ describe('a trail bucket in another account (-c trailBucketAccount)', () => {
   const { app, stack, template } = build(context);
   const logSource = Template.fromStack(app.node.findChild('AcmSentinelLogSource') as never);
 
-  it('adds a second stack, AcmSentinelLogSource, for the bucket\'s account and Region', () => {
-    const source = app.node.findChild('AcmSentinelLogSource') as unknown as { account: string; region: string };
+  it('adds a second stack, AcmSentinelLogSource, for the bucket\'s account and Region, deployed after the main one', () => {
+    const source = app.node.findChild('AcmSentinelLogSource') as unknown as { account: string; region: string; dependencies: unknown[] };
     expect([source.account, source.region]).toEqual([LOG_ACCOUNT, stack.region]);
+    expect(source.dependencies).toEqual([stack]);
   });
 
   it('there, a read role that trusts only the function role and may only get log files and decrypt through S3', () => {

@@ -16,7 +16,7 @@ describe('trigger=eventbridge', () => {
         'detail-type': ['Object Created'],
         detail: { bucket: { name: ['org-trail-logs'] }, object: { key: [{ wildcard: 'org/AWSLogs/*/CloudTrail/*.json.gz' }] } },
       },
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Sentinel'), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 } })],
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Sentinel'), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 }, DeadLetterConfig: Match.anyValue() })],
     });
     template.resourceCountIs('Custom::S3BucketNotifications', 0);
     template.hasResourceProperties('AWS::Lambda::Permission', { Principal: 'events.amazonaws.com', SourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LogDeliveryLogFileCreated'), 'Arn'] } });

@@ -2,7 +2,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { EXAMPLE_TRAIL } from '../../infra/configurations';
 import { build } from './build';
 
-const PATTERN = { source: ['aws.acm', 'aws.acm-pca'], 'detail-type': ['AWS API Call via CloudTrail'] };
+const PATTERN = Match.objectLike({ source: ['aws.acm', 'aws.acm-pca'], 'detail-type': ['AWS API Call via CloudTrail'] });
 const HOME_BUS = 'arn:aws:events:eu-west-1:111122223333:event-bus/default';
 
 describe('the real-time path (-c realtime, on by default with dedupe)', () => {
@@ -13,6 +13,19 @@ describe('the real-time path (-c realtime, on by default with dedupe)', () => {
       State: 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Sentinel'), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 20, MaximumEventAgeInSeconds: 3600 } })],
     });
+  });
+
+  it('matches only the calls a rule alerts on, so frequent read calls never invoke the function or cross an account', () => {
+    const { template } = build({ ruleConfig: { additionalEvents: [{ eventSource: 'acm.amazonaws.com', eventName: 'ListCertificates', severity: 'low' }] } });
+    const [rule] = Object.values(template.findResources('AWS::Events::Rule', { Properties: { EventPattern: PATTERN } })) as Array<{ Properties: { EventPattern: { detail: { eventName: string[]; eventSource: string[] } } } }>;
+    const names = rule!.Properties.EventPattern.detail.eventName;
+    expect(names).toEqual(expect.arrayContaining(['ExportCertificate', 'GetAcmeExternalAccountBindingCredentials', 'IssueCertificate', 'ListCertificates']));
+    expect(names).not.toContain('DescribeCertificate');
+    expect(rule!.Properties.EventPattern.detail.eventSource).toEqual(['acm.amazonaws.com', 'acm-pca.amazonaws.com']);
+  });
+
+  it('keeps events EventBridge could not deliver in the failure queue', () => {
+    build({}).template.hasResourceProperties('AWS::Events::Rule', { EventPattern: PATTERN, Targets: [Match.objectLike({ DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SentinelFailureQueue'), 'Arn'] } } })] });
   });
 
   it('goes through the queue with queue=true', () => {
@@ -48,7 +61,10 @@ describe('the real-time path (-c realtime, on by default with dedupe)', () => {
     const { template, forwarders } = build({ ...EXAMPLE_TRAIL, organizationId: 'o-a1b2c3d4e5' });
     template.hasResourceProperties('AWS::Events::EventBusPolicy', {
       EventBusName: 'default',
-      Statement: { Effect: 'Allow', Principal: '*', Action: 'events:PutEvents', Resource: HOME_BUS, Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' } } },
+      Statement: {
+        Effect: 'Allow', Principal: '*', Action: 'events:PutEvents', Resource: HOME_BUS,
+        Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' }, 'ForAllValues:StringEquals': { 'events:source': ['aws.acm', 'aws.acm-pca'], 'events:detail-type': ['AWS API Call via CloudTrail'] } },
+      },
     });
     const [stackSet] = forwarders;
     expect(stackSet!.node.path).toBe('Organization/AcmSentinelForwarder');

@@ -51,6 +51,7 @@ describe('settings from context', () => {
       trail: { kind: 'existing', bucketName: 'org-trail-logs', keyPrefix: 'org/', kmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/mrk-1234567890abcdef1234567890abcdef' },
       delivery: { trigger: 'sns', trailTopicArn: 'arn:aws:sns:eu-west-1:111122223333:cloudtrail-log-files', queue: true },
       realtime: { enabled: false, regions: [] },
+      backfill: false,
       alertEmails: ['a@example.com', 'b@example.com'],
       emailMinSeverity: 'high',
       slack: { workspaceId: 'T07EXAMPLE', channelId: 'C07EXAMPLE1' },

@@ -302,10 +302,12 @@ function burstKey(alert: Alert): string {
 }
 
 /**
- * Storm control on the real-time path, where events arrive one per invocation: a shared counter
- * per burst lets the first `stormThreshold` alerts of a burst out at once and defers the rest to
- * the log file, which folds whatever was not yet sent into one summary. Without a store (or when
- * it cannot answer) every alert goes out.
+ * Storm control on the real-time path, where events arrive one per invocation: a shared set of
+ * event IDs per burst lets the first `stormThreshold` alerts of a burst out at once, then one
+ * alert that says the burst goes on, and defers the rest to the log files, which fold whatever
+ * was not yet sent. This relies on the trail logging those events (their accounts, Regions and,
+ * for read calls, read events); `stormThreshold: 0` turns it off. Without a store (or when it
+ * cannot answer) every alert goes out.
  */
 async function deferBursts(ports: ProcessPorts, options: ProcessOptions, state: InvocationState, alerts: Alert[]): Promise<{ now: Alert[]; deferred: number }> {
   const threshold = options.stormThreshold ?? DEFAULT_STORM_THRESHOLD;
@@ -313,7 +315,9 @@ async function deferBursts(ports: ProcessPorts, options: ProcessOptions, state: 
   const now: Alert[] = [];
   for (const alert of alerts) {
     try {
-      if ((await ports.dedupe.countBurst(burstKey(alert))) > threshold) continue;
+      const count = await ports.dedupe.countBurst(burstKey(alert), alert.eventId);
+      if (count === threshold + 1) alert.title = `${alert.title}: a burst, ${threshold + 1} or more in 5 minutes; the rest come folded from the log files`;
+      else if (count > threshold + 1) continue;
     } catch (err) {
       storeUnavailable(ports, state, 'dedupe store unavailable: a real-time burst is not counted, its alerts go out one by one', err);
     }
@@ -354,12 +358,6 @@ async function processRecords(ports: ProcessPorts, records: readonly CloudTrailR
   return { result, published: sent.published };
 }
 
-/**
- * Handles an S3 event notification: every object it names is scanned, in order, and skips are
- * logged. With a clock, no object is started once less than the safety margin is left; those
- * objects are reported as failed so the retry covers them. Never throws for an object's failure:
- * see `failureOf` for turning the result into the invocation's error.
- */
 /**
  * Processes every object an invocation's event names, whatever shape it came in (see
  * ingest/deliveries.ts): each object is read, its alerts deduplicated, folded and published.
