@@ -41,8 +41,8 @@ function scanBundle() {
       const partial = `${BUNDLE}.${process.pid}`;
       require('esbuild').buildSync({
         entryPoints: [ENTRY], outfile: partial, bundle: true, platform: 'node', format: 'cjs', target: 'node20',
-        // Only `invoke`, `demo` and `redrive` load these, and they never run from the bundle.
-        external: ['./invoke', './redrive'], logLevel: 'silent',
+        // Only `invoke`, `demo`, `redrive` and `backfill` load these, and they never run from the bundle.
+        external: ['./invoke', './redrive', './backfill'], logLevel: 'silent',
       });
       fs.renameSync(partial, BUNDLE);
     }

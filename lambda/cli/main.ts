@@ -15,6 +15,9 @@ Usage:
   acm-sentinel invoke EVENT.json... [--objects DIR] [--format text|json] [--config FILE]
       Run the real Lambda handler on each event, in order (S3, EventBridge, SNS, SQS; samples in events/), against
       one local emulator and one dedupe store, and print what SNS delivered.
+  acm-sentinel backfill --since 90d|DATE [--until DATE] [--publish] [--stack AcmSentinel] [--max-concurrency 100]
+                       [--tolerated-failure-percentage 0]
+      Look back at organization scale on the deployed Step Functions backfill (-c backfill=true); follows it to the end.
   acm-sentinel demo
       Run invoke on the bundled sample events.
   acm-sentinel redrive --queue-url URL [--function NAME] [--dry-run] [--max N] [--wait-seconds 0-20]
@@ -48,6 +51,9 @@ export async function main(argv: readonly string[], io: Output = processOutput):
         publish: { type: 'boolean' },
         'topic-arn': { type: 'string' },
         'dedupe-table': { type: 'string' },
+        stack: { type: 'string' },
+        'max-concurrency': { type: 'string' },
+        'tolerated-failure-percentage': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -73,6 +79,14 @@ export async function main(argv: readonly string[], io: Output = processOutput):
         const s3Only = (['since', 'until', 'accounts', 'regions', 'concurrency', 'checkpoint', 'publish', 'topic-arn', 'dedupe-table'] as const).find((flag) => values[flag] !== undefined);
         if (s3Only) throw new UsageError(`--${s3Only} applies to scan s3://…, not to local files`);
         return await runScan({ paths: positionals, format: values.format, config: values.config }, io);
+      case 'backfill': {
+        if (positionals.length) throw new UsageError(`backfill takes no arguments, only flags (got "${positionals[0]}")`);
+        const { runBackfill } = require('./backfill') as typeof import('./backfill');
+        return await runBackfill(
+          { since: values.since, until: values.until, publish: values.publish, stack: values.stack, maxConcurrency: values['max-concurrency'], toleratedFailurePercentage: values['tolerated-failure-percentage'] },
+          io,
+        );
+      }
       case 'invoke':
       case 'demo': {
         // Loaded on demand: the emulator and SDK clients are not needed to scan files.
