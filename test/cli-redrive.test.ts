@@ -247,12 +247,12 @@ describe('acm-sentinel redrive', () => {
     [['--queue-url', 'http://127.0.0.1:1/q', '--max', 'all'], '--max must be a whole number from 1 up (got "all")'],
     [['--queue-url', 'http://127.0.0.1:1/q', '--wait-seconds', '21'], '--wait-seconds must be a whole number from 0 to 20 (got "21")'],
     [['--queue-url', 'http://127.0.0.1:1/q', 'extra'], 'redrive takes no arguments, only flags (got "extra")'],
-    [['--queue-url', 'http://127.0.0.1:1/q', '--format', 'json'], '--format, --config and --objects belong to scan and invoke, not redrive'],
+    [['--queue-url', 'http://127.0.0.1:1/q', '--format', 'json'], 'unknown option --format for redrive'],
   ])('exits 2 on a usage error: %j', async (args, message) => {
     const { code, err } = await redrive(...args);
     expect(code).toBe(2);
     expect(err).toContain(`error: ${message}`);
-    expect(err).toContain('acm-sentinel redrive --queue-url URL [--function NAME] [--dry-run] [--max N]');
+    expect(err).toContain('See "acm-sentinel redrive --help".');
     expect(lambda.received).toEqual([]);
   });
 

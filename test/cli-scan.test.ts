@@ -80,16 +80,53 @@ describe('acm-sentinel scan', () => {
   });
 
   it.each([
-    [['scan'], 'scan needs at least one file or folder'],
-    [['scan', 'x', '--format', 'xml'], '--format must be "text" or "json"'],
-    [['scan', 'x', '--bogus'], "Unknown option '--bogus'"],
-    [['frobnicate'], 'unknown command "frobnicate"'],
-    [[], 'no command given'],
-  ])('exits 2 with usage for %j', async (argv, message) => {
+    [['scan'], 'error: scan needs at least one file or folder\nSee "acm-sentinel scan --help".'],
+    [['scan', 'x', '--format', 'xml'], 'error: --format must be "text" or "json" (got "xml")\nSee "acm-sentinel scan --help".'],
+    [['scan', 'x', '--bogus'], 'error: unknown option --bogus for scan\nSee "acm-sentinel scan --help".'],
+    [['scan', 'x', '--formt', 'json'], 'error: unknown option --formt for scan; did you mean --format?\nSee "acm-sentinel scan --help".'],
+    [['scan', 'x', '--fail-on', 'severe'], 'error: --fail-on must be one of low, medium, high, critical (got "severe")\nSee "acm-sentinel scan --help".'],
+    [['frobnicate'], 'error: unknown command "frobnicate"\nSee "acm-sentinel --help".'],
+    [['scna', 'x'], 'error: unknown command "scna"; did you mean "scan"?\nSee "acm-sentinel --help".'],
+  ])('exits 2 with one line that says what is wrong and where to look for %j', async (argv, message) => {
     const { code, stderr } = await run(...argv);
     expect(code).toBe(2);
-    expect(stderr).toContain(message);
-    expect(stderr).toContain('Usage:');
+    expect(stderr).toBe(message);
+  });
+
+  it('prints the overview without a command (exit 2), and with --help (exit 0)', async () => {
+    expect(await run()).toMatchObject({ code: 2, stderr: expect.stringContaining('"acm-sentinel COMMAND --help" shows a command\'s options') });
+    expect(await run('--help')).toMatchObject({ code: 0, stdout: expect.stringContaining('acm-sentinel scan PATH...|-|s3://BUCKET[/PREFIX]') });
+  });
+
+  it.each(['--version', '-V', 'version'])('prints the version for %s', async (flag) => {
+    const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(await run(flag)).toEqual({ code: 0, stdout: version, stderr: '' });
+  });
+
+  it.each(['scan', 'invoke', 'backfill', 'redrive', 'demo'])('has its own help for %s: options, and exit codes where it has them', async (command) => {
+    const { code, stdout } = await run(command, '--help');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(new RegExp(`^acm-sentinel ${command}`));
+    if (command !== 'demo') expect(stdout).toContain('Exit codes:');
+  });
+
+  it('reads one log from standard input with -', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const stdin = (async function* () {
+      yield gzipSync(JSON.stringify({ Records: [record({ eventID: 'from-stdin' })] }));
+    })();
+    const { runScan } = await import('../lambda/cli/scan');
+    const code = await runScan({ paths: ['-'], format: 'json', stdin }, { out: (line) => out.push(line), err: (line) => err.push(line) });
+    expect(code).toBe(0);
+    expect(out.map((line) => JSON.parse(line).eventId)).toEqual(['from-stdin']);
+    expect(JSON.parse(out[0]!).logFile).toBe('<stdin>');
+  });
+
+  it('exits 3 with --fail-on when an alert is at or above the severity, 0 when none is', async () => {
+    expect((await run('scan', path.join(RECORDS_DIR, 'acm-delete-certificate.json'), '--fail-on', 'high')).code).toBe(3);
+    expect((await run('scan', path.join(RECORDS_DIR, 'acm-delete-certificate.json'), '--fail-on', 'critical')).code).toBe(0);
+    expect((await run('scan', path.join(RECORDS_DIR, 'acm-delete-certificate.json'), '--fail-on', 'LOW')).code).toBe(3);
   });
 
   it('exits 2 naming the config file when it is invalid', async () => {

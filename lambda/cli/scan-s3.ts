@@ -12,8 +12,8 @@ import { describeReadFailure, readLogStream } from '../core/pipeline/analyze';
 import { processEvent, type ProcessPorts } from '../core/pipeline/process';
 import { inertJson, plain } from '../core/render/untrusted';
 import { createRuleEngine, type RuleEngine } from '../core/rules/evaluate';
-import type { Alert } from '../core/types';
-import { loadRuleConfigFile, parseFormat, UsageError, type OutputFormat } from './args';
+import type { Alert, Severity } from '../core/types';
+import { loadRuleConfigFile, parseFormat, UsageError, withFailOn, type OutputFormat } from './args';
 import { alertLine, countAlerts, plural, type Output } from './output';
 
 export interface S3ScanOptions {
@@ -30,6 +30,8 @@ export interface S3ScanOptions {
   readonly publish?: boolean;
   readonly topicArn?: string;
   readonly dedupeTable?: string;
+  /** Exit 3 when an alert is at or above this severity. */
+  readonly failOn?: Severity;
   /** The clock, for `--since 90d`. @default now */
   readonly now?: Date;
 }
@@ -245,7 +247,7 @@ export async function runS3Scan(options: S3ScanOptions, io: Output): Promise<num
       `${options.publish ? `${plural(totals.published, 'alert')} published, ${totals.duplicates} already sent` : countAlerts(alerts)}` +
       `${failed.length ? `; ${failed.length} unreadable` : ''} in ${seconds.toFixed(1)} s`,
   );
-  return failed.length ? 1 : 0;
+  return withFailOn(failed.length ? 1 : 0, alerts, options.failOn);
 }
 
 /** Lists every day folder ahead of the reads, only to count what is left for the progress line. */

@@ -7,20 +7,29 @@ import { readLogStream, type PartialResult } from '../core/pipeline/analyze';
 import { inertJson, plain } from '../core/render/untrusted';
 import { createRuleEngine } from '../core/rules/evaluate';
 import { DocumentSizeError, NotCloudTrailError } from '../core/scan/records';
-import type { Alert } from '../core/types';
-import { loadRuleConfigFile, parseFormat, UsageError } from './args';
+import type { Alert, Severity } from '../core/types';
+import { loadRuleConfigFile, parseFormat, UsageError, withFailOn } from './args';
 import { alertLine, countAlerts, plural, type Output } from './output';
 
 export interface ScanOptions {
+  /** Files and folders; `-` reads one log from standard input. */
   readonly paths: readonly string[];
   readonly format?: string;
   readonly config?: string;
+  /** Exit 3 when an alert is at or above this severity. */
+  readonly failOn?: Severity;
+  /** Where `-` reads from. @default process.stdin */
+  readonly stdin?: AsyncIterable<Uint8Array>;
 }
 
 const LOG_FILE = /\.json(\.gz)?$|\.gz$/i;
 
 /** Files under `target`, recursively, in a stable order; a file named directly is always taken. */
 async function* filesUnder(target: string, named: boolean): AsyncGenerator<{ file: string; named: boolean }> {
+  if (target === '-') {
+    yield { file: '-', named: true };
+    return;
+  }
   const info = await stat(target);
   if (!info.isDirectory()) {
     yield { file: target, named };
@@ -61,8 +70,8 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
     try {
       for await (const { file: path_, named } of filesUnder(target, true)) {
         // File names come from the folder (a synced bucket's keys): shown as one inert line.
-        const file = plain(path_);
-        const skip = skipReasonForKey(path_.split(path.sep).join('/'));
+        const file = path_ === '-' ? '<stdin>' : plain(path_);
+        const skip = path_ === '-' ? undefined : skipReasonForKey(path_.split(path.sep).join('/'));
         if (skip === 'digest-file' || skip === 'insights-file') {
           skipped += 1;
           if (named) io.err(`skipped ${file}: a CloudTrail ${skip === 'digest-file' ? 'digest' : 'Insights'} file, not a log file`);
@@ -70,7 +79,8 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
         }
         let result: PartialResult;
         try {
-          result = await readLogStream(createReadStream(path_, { highWaterMark: 256 * 1024 }), { engine, name: file });
+          const bytes = path_ === '-' ? (options.stdin ?? process.stdin) : createReadStream(path_, { highWaterMark: 256 * 1024 });
+          result = await readLogStream(bytes, { engine, name: file });
         } catch (err) {
           fail(`${file}: ${(err as Error).message}`);
           continue;
@@ -105,5 +115,5 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
     `scanned ${plural(files, 'file')}: ${plural(records, 'record')}, ${plural(acmRecords, 'ACM record')}, ${countAlerts(alerts)}` +
       `${skipped ? `; ${skipped} skipped` : ''}${failures ? `; ${failures} unreadable` : ''}`,
   );
-  return failures ? 1 : 0;
+  return withFailOn(failures ? 1 : 0, alerts, options.failOn);
 }
