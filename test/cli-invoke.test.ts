@@ -41,8 +41,13 @@ function writeEvent(name: string, keys: string[]): string {
   return file;
 }
 
+// Emulators this test's commands started and left running (others on the machine are not ours).
+let before: number[] = [];
+beforeEach(() => {
+  before = emulatorPids();
+});
 afterEach(() => {
-  expect(emulatorPids()).toEqual([]);
+  expect(emulatorPids().filter((pid) => !before.includes(pid))).toEqual([]);
 });
 
 describe('acm-sentinel invoke on every event shape', () => {
