@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { main } from '../lambda/cli/main';
+import { runScan } from '../lambda/cli/scan';
 import { record, RECORDS_DIR, ROOT, SECRET_MARKERS } from './support';
 
 async function run(...argv: string[]) {
@@ -116,7 +117,6 @@ describe('acm-sentinel scan', () => {
     const stdin = (async function* () {
       yield gzipSync(JSON.stringify({ Records: [record({ eventID: 'from-stdin' })] }));
     })();
-    const { runScan } = await import('../lambda/cli/scan');
     const code = await runScan({ paths: ['-'], format: 'json', stdin }, { out: (line) => out.push(line), err: (line) => err.push(line) });
     expect(code).toBe(0);
     expect(out.map((line) => JSON.parse(line).eventId)).toEqual(['from-stdin']);

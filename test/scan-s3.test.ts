@@ -70,6 +70,20 @@ describe('scan s3://', () => {
     expect((await run('scan', `s3://${BUCKET}/`, '--since', '2025-03-13T00:01Z', '--until', '2025-03-14T09:05Z', '--format', 'json')).events).toEqual(['eu-13', 'other-account-14']);
   });
 
+  it('counts empty log files as skipped, and resumes a --since duration from its checkpoint on a later run', async () => {
+    await putObject(sandbox, BUCKET, keyOf('AWSLogs/', '111122223333', 'us-east-1', '2025-05-01T10:00', 'empty'), Buffer.alloc(0));
+    const { stderr } = await run('scan', `s3://${BUCKET}`, '--since', '2025-05-01', '--until', '2025-05-01', '--format', 'json');
+    expect(stderr).toMatch(/; 1 empty skipped in/);
+    const checkpoint = path.join(dir, 'duration.json');
+    const first = await run('scan', `s3://${BUCKET}/`, '--since', '30d', '--checkpoint', checkpoint);
+    const again = await run('scan', `s3://${BUCKET}`, '--since', '30d', '--checkpoint', checkpoint);
+    expect([first.code, again.code]).toEqual([0, 0]);
+  });
+
+  it.each([['--accounts'], ['--regions']])('refuses an empty %s list', async (flag) => {
+    expect(await run('scan', `s3://${BUCKET}/`, flag, ',')).toMatchObject({ code: 2, stderr: expect.stringContaining(`${flag}: give at least one, comma-separated`) });
+  });
+
   it('gives the same alerts with 1 and with 16 reads in flight', async () => {
     const one = await run('scan', `s3://${BUCKET}/`, '--since', '2025-03-10', '--until', '2025-03-20', '--concurrency', '1', '--format', 'json');
     const many = await run('scan', `s3://${BUCKET}/`, '--since', '2025-03-10', '--until', '2025-03-20', '--concurrency', '16', '--format', 'json');
@@ -142,6 +156,10 @@ describe('look-back ranges', () => {
     expect(parseWhen('12h', 'since', now)?.toISOString()).toBe('2025-03-15T00:00:00.000Z');
     expect(parseWhen('2025-03-14', 'until', now)?.toISOString()).toBe('2025-03-14T23:59:59.999Z');
     expect(parseWhen('2025-02-30', 'since', now)).toBeUndefined();
+    expect(parseWhen('2025-02-31T00:00Z', 'since', now)).toBeUndefined();
+    // A time without an offset is UTC, wherever the command runs.
+    expect(parseWhen('2025-02-28T10:00', 'since', now)?.toISOString()).toBe('2025-02-28T10:00:00.000Z');
+    expect(parseWhen('2025-02-28T10:00+02:00', 'since', now)?.toISOString()).toBe('2025-02-28T08:00:00.000Z');
     expect(daysOf({ since: new Date('2025-02-27T10:00Z'), until: new Date('2025-03-01T00:00Z') })).toEqual(['2025/02/27', '2025/02/28', '2025/03/01']);
     expect(inRange('x/111122223333_CloudTrail_us-east-1_20250314T0905Z_a.json.gz', { since: new Date('2025-03-14T09:05:30Z'), until: now })).toBe(true);
   });
@@ -150,5 +168,28 @@ describe('look-back ranges', () => {
     expect(parseS3Uri('s3://bkt')).toEqual({ bucket: 'bkt', logs: 'AWSLogs/' });
     expect(parseS3Uri('s3://bkt/org-trail/')).toEqual({ bucket: 'bkt', logs: 'org-trail/AWSLogs/' });
     expect(parseS3Uri(`s3://bkt/${ORG}/AWSLogs/${ORG}/111122223333`)).toEqual({ bucket: 'bkt', logs: `${ORG}/AWSLogs/`, organization: ORG, account: '111122223333' });
+  });
+});
+
+describe('scan s3:// when S3 refuses a listing', () => {
+  it('names the day folder it could not list, counts it, exits 1 and still reads the other folders', async () => {
+    const { mockClient } = await import('aws-sdk-client-mock');
+    const { ListObjectsV2Command, GetObjectCommand, S3Client } = await import('@aws-sdk/client-s3');
+    const s3 = mockClient(S3Client);
+    try {
+      const denied = Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
+      s3.on(ListObjectsV2Command, { Prefix: 'AWSLogs/', Delimiter: '/' }).resolves({ CommonPrefixes: [{ Prefix: 'AWSLogs/111122223333/' }] });
+      s3.on(ListObjectsV2Command, { Prefix: 'AWSLogs/111122223333/CloudTrail/', Delimiter: '/' }).resolves({ CommonPrefixes: [{ Prefix: 'AWSLogs/111122223333/CloudTrail/us-east-1/' }] });
+      s3.on(ListObjectsV2Command, { Prefix: 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/03/13/' }).rejects(denied);
+      s3.on(ListObjectsV2Command, { Prefix: 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/03/14/' }).resolves({ Contents: [{ Key: OBJECTS[3]![0].replace('444455556666', '111122223333'), Size: 100 }] });
+      s3.on(GetObjectCommand).resolves({ Body: (async function* () { yield logWith('after-denied'); })() as never });
+      const { code, events, stderr } = await run('scan', 's3://denied-bucket/', '--since', '2025-03-13', '--until', '2025-03-14', '--format', 'json');
+      expect(code).toBe(1);
+      expect(events).toEqual(['after-denied']);
+      expect(stderr).toContain('error: s3://denied-bucket/AWSLogs/111122223333/CloudTrail/us-east-1/2025/03/13/: listing failed (AccessDenied: Access Denied); the credentials need s3:ListBucket');
+      expect(stderr).toMatch(/; 1 unreadable in/);
+    } finally {
+      s3.restore();
+    }
   });
 });

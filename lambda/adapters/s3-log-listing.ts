@@ -30,15 +30,21 @@ async function folders(s3: S3Client, bucket: string, prefix: string): Promise<st
   return found;
 }
 
-/** The log files of one day folder, in key order. */
-export async function logFiles(s3: S3Client, bucket: string, prefix: string, range: TimeRange): Promise<Found[]> {
+const LOG_FILE = /\.json(\.gz)?$/i;
+
+/** The log files of one day folder, in key order; `empty` counts the 0-byte objects passed over. */
+export async function logFiles(s3: S3Client, bucket: string, prefix: string, range: TimeRange, empty?: { count: number }): Promise<Found[]> {
   const found: Found[] = [];
   let token: string | undefined;
   do {
     const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
     for (const object of page.Contents ?? []) {
       const key = object.Key;
-      if (!key || !key.endsWith('.json.gz') || skipReasonForKey(key) || !inRange(key, range) || object.Size === 0) continue;
+      if (!key || !LOG_FILE.test(key) || skipReasonForKey(key) || !inRange(key, range)) continue;
+      if (object.Size === 0) {
+        if (empty) empty.count += 1;
+        continue;
+      }
       found.push({ key, size: object.Size ?? 0 });
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;

@@ -7,7 +7,7 @@ import { dayFolders, logFiles, type Location } from '../adapters/s3-log-listing'
 import { S3LogReader } from '../adapters/s3-log-reader';
 import { SnsAlertPublisher } from '../adapters/sns-publisher';
 import { dedupeKey } from '../core/alerts/alert';
-import { parseWhen, type TimeRange } from '../core/history/range';
+import { MAX_LOOKBACK_DAYS, parseWhen, type TimeRange } from '../core/history/range';
 import { describeReadFailure, readLogStream } from '../core/pipeline/analyze';
 import { processEvent, type ProcessPorts } from '../core/pipeline/process';
 import { inertJson, plain } from '../core/render/untrusted';
@@ -63,6 +63,7 @@ export function parseS3Uri(uri: string): Location {
 const list = (text: string | undefined, what: string, pattern: RegExp): string[] | undefined => {
   if (text === undefined) return undefined;
   const items = text.split(',').map((item) => item.trim()).filter(Boolean);
+  if (items.length === 0) throw new UsageError(`--${what}: give at least one, comma-separated`);
   for (const item of items) if (!pattern.test(item)) throw new UsageError(`--${what}: "${plain(item)}" is not ${what === 'accounts' ? 'an account ID (12 digits)' : 'a Region (e.g. eu-west-1)'}`);
   return items;
 };
@@ -74,6 +75,7 @@ function rangeOf(options: S3ScanOptions): TimeRange {
   const until = options.until === undefined ? now : parseWhen(options.until, 'until', now);
   if (!until) throw new UsageError(`--until: "${plain(options.until ?? '')}" is not a date; give e.g. 2025-03-31 or 2025-03-31T12:00Z`);
   if (until < since) throw new UsageError(`--until (${until.toISOString()}) is before --since (${since.toISOString()})`);
+  if (until.getTime() - since.getTime() > MAX_LOOKBACK_DAYS * 24 * 3600_000) throw new UsageError(`the range is longer than ${MAX_LOOKBACK_DAYS} days; look back in parts, or at organization scale with acm-sentinel backfill`);
   return { since, until };
 }
 
@@ -104,7 +106,7 @@ function loadCheckpoint(file: string, expected: Omit<Checkpoint, 'donePrefixes' 
     throw new UsageError(`--checkpoint ${plain(file)}: not a checkpoint of acm-sentinel (not JSON); remove it to start over`);
   }
   if (saved.version !== 1 || saved.source !== expected.source || saved.since !== expected.since || saved.until !== expected.until || !Array.isArray(saved.donePrefixes) || !Array.isArray(saved.doneKeys)) {
-    throw new UsageError(`--checkpoint ${plain(file)}: written for another scan (${plain(String(saved.source))}, ${plain(String(saved.since))} to ${plain(String(saved.until))}); give the same source and range (--until as an absolute date), or remove the file to start over`);
+    throw new UsageError(`--checkpoint ${plain(file)}: written for another scan (${plain(String(saved.source))}, --since ${plain(String(saved.since))} --until ${plain(String(saved.until))}); give the same location and range, or remove the file to start over`);
   }
   return saved;
 }
@@ -125,6 +127,29 @@ async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T
 }
 
 const SILENT = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** At most `limit` tasks at a time, across every caller. */
+function semaphore(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async (task) => {
+    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    active += 1;
+    try {
+      return await task();
+    } finally {
+      active -= 1;
+      waiting.shift()?.();
+    }
+  };
+}
+
+/** A failed listing, named, with what to check. */
+function describeListFailure(where: string, err: unknown): string {
+  const error = err as { name?: string; message?: string };
+  const access = error?.name === 'AccessDenied' || /access denied/i.test(error?.message ?? '');
+  return `${where}: listing failed (${error?.name ?? 'Error'}: ${error?.message ?? String(err)})${access ? '; the credentials need s3:ListBucket on the bucket for this prefix' : ''}; the folder is not marked done, so a resumed run lists it again`;
+}
 
 /**
  * `scan s3://BUCKET[/PREFIX]`: a look back over a date range of CloudTrail log files in S3, read
@@ -155,8 +180,9 @@ export async function runS3Scan(options: S3ScanOptions, io: Output): Promise<num
     : undefined;
   if (options.publish && !options.dedupeTable) io.err('warning: --publish without --dedupe-table: alerts the stack already sent are sent again (give the stack output DedupeTableName)');
 
+  // A checkpoint belongs to the command as typed, so `--since 90d` resumes on a later day too.
   const checkpoint = options.checkpoint
-    ? loadCheckpoint(options.checkpoint, { source: options.source, since: range.since.toISOString(), until: range.until.toISOString() })
+    ? loadCheckpoint(options.checkpoint, { source: `s3://${location.bucket}/${location.logs}${location.organization ? `${location.organization}/` : ''}${location.account ? `${location.account}/` : ''}`, since: options.since ?? DEFAULT_LOOKBACK, until: options.until ?? 'now' })
     : undefined;
   const donePrefixes = new Set(checkpoint?.donePrefixes ?? []);
   const doneKeys = new Set(checkpoint?.doneKeys ?? []);
@@ -178,61 +204,82 @@ export async function runS3Scan(options: S3ScanOptions, io: Output): Promise<num
   const failed: string[] = [];
   const totals = { objects: 0, bytes: 0, records: 0, acmRecords: 0, published: 0, duplicates: 0 };
   const started = Date.now();
+  const empty = { count: 0 };
   try {
-    const prefixes = (await dayFolders(s3, location, range, accounts, regions)).filter((prefix) => !donePrefixes.has(prefix));
+    let prefixes: string[];
+    try {
+      prefixes = (await dayFolders(s3, location, range, accounts, regions)).filter((prefix) => !donePrefixes.has(prefix));
+    } catch (err) {
+      prefixes = [];
+      const message = describeListFailure(`s3://${location.bucket}/${location.logs}`, err);
+      failed.push(message);
+      io.err(`error: ${plain(message)}`);
+    }
     const progress = io.progress ? progressLine(io.progress, started) : undefined;
     // The totals for the progress line come from a listing that runs ahead; the reads never wait for it.
     const ahead = progress ? countAhead(s3, location.bucket, prefixes, range, progress.total) : undefined;
 
-    for (const prefix of prefixes) {
-      const files = (await logFiles(s3, location.bucket, prefix, range)).filter((file) => !doneKeys.has(file.key));
-      let prefixFailed = false;
-      await eachLimited(files, concurrency, async ({ key, size }) => {
-        const name = `s3://${location.bucket}/${key}`;
-        try {
-          if (ports) {
-            const result = await processEvent(ports, { Records: [{ eventSource: 'aws:s3', s3: { bucket: { name: location.bucket }, object: { key: encodeURIComponent(key).replace(/%2F/g, '/'), size } } }] }, { engine });
-            const object = result.objects[0];
-            totals.records += object?.records ?? 0;
-            totals.acmRecords += object?.acmRecords ?? 0;
-            totals.published += result.published.length;
-            totals.duplicates += object?.duplicates ?? 0;
-            for (const alert of result.published) {
-              alerts.push(alert);
-              io.out(format === 'json' ? inertJson(alert) : alertLine(alert));
-            }
-            if (object?.error) throw new Error(object.error);
-          } else {
-            const body = await new S3LogReader(s3).open({ bucket: location.bucket, key });
-            const result = await readLogStream(body, { engine, name });
-            totals.records += result.stats.records;
-            totals.acmRecords += result.stats.acmRecords;
-            for (const alert of result.alerts) {
-              if (seen.has(dedupeKey(alert))) continue;
-              seen.add(dedupeKey(alert));
-              alerts.push(alert);
-              io.out(format === 'json' ? inertJson(alert) : alertLine(alert));
-            }
-            if (result.error) throw result.error;
+    // Reads share one pool of `concurrency` across day folders, so small folders still keep N reads in flight.
+    const slots = semaphore(concurrency);
+    const readFile = async ({ key, size }: { key: string; size: number }): Promise<boolean> => {
+      const name = `s3://${location.bucket}/${key}`;
+      try {
+        if (ports) {
+          const result = await processEvent(ports, { Records: [{ eventSource: 'aws:s3', s3: { bucket: { name: location.bucket }, object: { key: encodeURIComponent(key).replace(/%2F/g, '/'), size } } }] }, { engine });
+          const object = result.objects[0];
+          totals.records += object?.records ?? 0;
+          totals.acmRecords += object?.acmRecords ?? 0;
+          totals.published += result.published.length;
+          totals.duplicates += object?.duplicates ?? 0;
+          for (const alert of result.published) {
+            alerts.push(alert);
+            io.out(format === 'json' ? inertJson(alert) : alertLine(alert));
           }
-          totals.objects += 1;
-          totals.bytes += size;
-          doneKeys.add(key);
-          save();
-        } catch (err) {
-          prefixFailed = true;
-          const message = (err as Error).message?.startsWith(name) ? (err as Error).message : describeReadFailure(name, err).message;
-          failed.push(message);
-          io.err(`error: ${plain(message)}`);
+          if (object?.error) throw new Error(object.error);
+        } else {
+          const body = await new S3LogReader(s3).open({ bucket: location.bucket, key });
+          const result = await readLogStream(body, { engine, name });
+          totals.records += result.stats.records;
+          totals.acmRecords += result.stats.acmRecords;
+          for (const alert of result.alerts) {
+            if (seen.has(dedupeKey(alert))) continue;
+            seen.add(dedupeKey(alert));
+            alerts.push(alert);
+            io.out(format === 'json' ? inertJson(alert) : alertLine(alert));
+          }
+          if (result.error) throw result.error;
         }
+        totals.objects += 1;
+        totals.bytes += size;
+        doneKeys.add(key);
+        save();
+        return true;
+      } catch (err) {
+        const message = (err as Error).message?.startsWith(name) ? (err as Error).message : describeReadFailure(name, err).message;
+        failed.push(message);
+        io.err(`error: ${plain(message)}`);
+        return false;
+      } finally {
         progress?.update({ ...totals, alerts: alerts.length, failed: failed.length });
-      });
-      if (!prefixFailed) {
+      }
+    };
+    await eachLimited(prefixes, concurrency, async (prefix) => {
+      let files: Array<{ key: string; size: number }>;
+      try {
+        files = (await logFiles(s3, location.bucket, prefix, range, empty)).filter((file) => !doneKeys.has(file.key));
+      } catch (err) {
+        const message = describeListFailure(`s3://${location.bucket}/${prefix}`, err);
+        failed.push(message);
+        io.err(`error: ${plain(message)}`);
+        return;
+      }
+      const results = await Promise.all(files.map((file) => slots(() => readFile(file))));
+      if (results.every(Boolean)) {
         donePrefixes.add(prefix);
         for (const { key } of files) doneKeys.delete(key);
         save(true);
       }
-    }
+    });
     await ahead;
     progress?.end();
   } finally {
@@ -245,7 +292,7 @@ export async function runS3Scan(options: S3ScanOptions, io: Output): Promise<num
     `scanned ${plural(totals.objects, 'log file')} (${(totals.bytes / 1e6).toFixed(1)} MB) from s3://${plain(location.bucket)}/${plain(location.logs)}, ` +
       `${range.since.toISOString()} to ${range.until.toISOString()}: ${plural(totals.records, 'record')}, ${plural(totals.acmRecords, 'ACM record')}, ` +
       `${options.publish ? `${plural(totals.published, 'alert')} published, ${totals.duplicates} already sent` : countAlerts(alerts)}` +
-      `${failed.length ? `; ${failed.length} unreadable` : ''} in ${seconds.toFixed(1)} s`,
+      `${empty.count ? `; ${empty.count} empty skipped` : ''}${failed.length ? `; ${failed.length} unreadable` : ''} in ${seconds.toFixed(1)} s`,
   );
   return withFailOn(failed.length ? 1 : 0, alerts, options.failOn);
 }

@@ -32,9 +32,17 @@ export function parseWhen(text: string, edge: 'since' | 'until', now: Date): Dat
     return new Date(edge === 'since' ? start : start + DAY_MS - 1);
   }
   if (!/^\d{4}-\d{2}-\d{2}T/.test(trimmed)) return undefined;
-  const time = Date.parse(trimmed);
-  return Number.isNaN(time) ? undefined : new Date(time);
+  // Without an offset, a time is UTC, as bare dates are: the answer must not depend on the laptop's zone.
+  const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(trimmed) ? trimmed : `${trimmed}Z`;
+  const time = Date.parse(zoned);
+  const date = trimmed.slice(0, 10);
+  // Date.parse rolls 2025-02-31 over to March; an impossible day is refused instead.
+  if (Number.isNaN(time) || new Date(Date.parse(`${date}T00:00:00Z`)).toISOString().slice(0, 10) !== date) return undefined;
+  return new Date(time);
 }
+
+/** The longest look back accepted: ten years of day folders is already millions of listings at organization scale. */
+export const MAX_LOOKBACK_DAYS = 3660;
 
 /** The UTC days the range touches, oldest first, as CloudTrail writes them in keys: `YYYY/MM/DD`. */
 export function daysOf(range: TimeRange): string[] {
