@@ -80,7 +80,7 @@ export class Backfill extends Construct {
     const findings = this.reportBucket.arnForObjects('findings/*');
     built.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [findings] }));
     acknowledgeWildcard(built.role, findings, 'Each batch writes one findings object under findings/ of the report bucket, named at run time; s3:PutObject only.');
-    props.alertTopic.grantPublish(built.role);
+    props.alertTopic.grantPublish(built.role, 'AllowBackfillToPublish');
     props.dedupeTable?.grantDedupe(built.role);
 
     const scanBatch = new tasks.LambdaInvoke(this, 'ScanBatch', { lambdaFunction: this.function, payloadResponseOnly: true, retryOnServiceExceptions: false });
