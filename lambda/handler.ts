@@ -11,15 +11,16 @@ import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { Context } from 'aws-lambda';
 import { DynamoDbDedupeStore } from './adapters/dynamodb-dedupe-store';
 import { createPowertoolsLogger } from './adapters/powertools-logger';
+import { logFiles } from './adapters/s3-log-listing';
 import { S3LogReader } from './adapters/s3-log-reader';
 import { SnsAlertPublisher } from './adapters/sns-publisher';
-import { logFiles } from './adapters/s3-log-listing';
 import { ENV, loadConfig, type Config } from './config';
+import { s3EventFor } from './core/ingest/s3-event';
+import { failureOf, processEvent, type EventResult, type ProcessPorts } from './core/pipeline/process';
 import type { AlertPublisher } from './core/ports';
+import { createRuleEngine, type RuleEngine } from './core/rules/evaluate';
 import type { Alert } from './core/types';
 import { ConfigError, InvocationFailedError } from './errors';
-import { failureOf, processEvent, type EventResult, type ProcessPorts } from './core/pipeline/process';
-import { createRuleEngine, type RuleEngine } from './core/rules/evaluate';
 
 const SERVICE = 'acm-sentinel';
 const { powertools, logger } = createPowertoolsLogger(SERVICE);
@@ -191,7 +192,7 @@ export async function backfill(batch: BackfillBatch): Promise<BackfillBatchResul
   const found: Alert[] = [];
   for (const { prefix } of batch.Items) {
     for (const { key, size } of await logFiles(s3, bucket, prefix, range)) {
-      const event = { Records: [{ eventSource: 'aws:s3', s3: { bucket: { name: bucket }, object: { key: encodeURIComponent(key).replace(/%2F/g, '/'), size } } }] };
+      const event = s3EventFor(bucket, key, size);
       const outcome = publish
         ? await processEvent(ports, event, { engine, maxDecompressedBytes: config.maxDecompressedBytes, stormThreshold: config.rules.stormThreshold })
         : // Report only: nothing is published, and nothing is claimed, so a later --publish run still sends it.

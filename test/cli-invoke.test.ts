@@ -64,6 +64,15 @@ describe('acm-sentinel invoke on every event shape', () => {
     expect(delivered('eventbridge-object-created.json')).toEqual(delivered('s3-put-single.json'));
   });
 
+  it("keeps stdout to the delivered alerts when the handler's own log lines are turned on", () => {
+    const { status, stdout, stderr } = spawnSync(process.execPath, [BIN, 'invoke', path.join(ROOT, 'events', 's3-put-single.json'), '--format', 'json'], {
+      cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'INFO' },
+    });
+    expect(status).toBe(0);
+    expect(stdout.trim().split('\n').map((line) => (JSON.parse(line) as { ruleId: string }).ruleId).sort()).toEqual(['acm-delete-certificate', 'acm-export-certificate']);
+    expect(stderr).toContain('"message":"processed log object"');
+  });
+
   it('refuses a CloudTrail log file or an unknown document with the shape it saw, exit 2', () => {
     const log = cli('invoke', path.join(ROOT, 'events', 'records', 'acm-delete-certificate.json'));
     expect(log.status).toBe(2);

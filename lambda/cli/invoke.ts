@@ -147,6 +147,8 @@ export async function runInvoke(options: InvokeOptions, io: Output): Promise<num
     const failures: string[] = [];
     for (const { file, event } of events) {
       let summary: HandlerSummary | undefined;
+      // The handler's own log lines (POWERTOOLS_LOG_LEVEL=INFO) go to stderr, so stdout keeps only what SNS delivered.
+      const restoreStdout = stdoutToStderr();
       try {
         const result = await handleEvent(event);
         summary = result.summary;
@@ -155,6 +157,8 @@ export async function runInvoke(options: InvokeOptions, io: Output): Promise<num
       } catch (err) {
         summary = (err as { summary?: HandlerSummary }).summary;
         failures.push(`${plain(file)}: the handler failed: ${plain((err as Error).message)}`);
+      } finally {
+        restoreStdout();
       }
       const now = await receiveDelivered(sandbox);
       delivered.push(...now);
@@ -174,6 +178,15 @@ export async function runInvoke(options: InvokeOptions, io: Output): Promise<num
     process.removeListener('SIGTERM', onSignal);
     await sandbox.stop();
   }
+}
+
+/** Sends whatever is written to stdout to stderr until the returned function is called. */
+function stdoutToStderr(): () => void {
+  const write = process.stdout.write;
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  return () => {
+    process.stdout.write = write;
+  };
 }
 
 const failureReasons = (summary: HandlerSummary): string[] => [

@@ -8,6 +8,7 @@ import { S3LogReader } from '../adapters/s3-log-reader';
 import { SnsAlertPublisher } from '../adapters/sns-publisher';
 import { dedupeKey } from '../core/alerts/alert';
 import { MAX_LOOKBACK_DAYS, parseWhen, type TimeRange } from '../core/history/range';
+import { s3EventFor } from '../core/ingest/s3-event';
 import { describeReadFailure, readLogStream } from '../core/pipeline/analyze';
 import { processEvent, type ProcessPorts } from '../core/pipeline/process';
 import { inertJson, plain } from '../core/render/untrusted';
@@ -225,7 +226,7 @@ export async function runS3Scan(options: S3ScanOptions, io: Output): Promise<num
       const name = `s3://${location.bucket}/${key}`;
       try {
         if (ports) {
-          const result = await processEvent(ports, { Records: [{ eventSource: 'aws:s3', s3: { bucket: { name: location.bucket }, object: { key: encodeURIComponent(key).replace(/%2F/g, '/'), size } } }] }, { engine });
+          const result = await processEvent(ports, s3EventFor(location.bucket, key, size), { engine });
           const object = result.objects[0];
           totals.records += object?.records ?? 0;
           totals.acmRecords += object?.acmRecords ?? 0;

@@ -25,6 +25,15 @@ export interface ObjectRefs {
 // [prefix/]AWSLogs/[o-orgid/]<account>/CloudTrail/<region>/YYYY/MM/DD/<file>
 const CLOUDTRAIL_LOG = /(^|\/)AWSLogs\/(o-[a-z0-9]{10,32}\/)?\d{12}\/CloudTrail\//;
 
+/**
+ * The S3 event notification S3 would send for one object, for callers that find objects by
+ * listing (a look back, a backfill batch) and hand them to the same pipeline.
+ */
+export function s3EventFor(bucket: string, key: string, size?: number): { Records: unknown[] } {
+  const encoded = encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+');
+  return { Records: [{ eventSource: 'aws:s3', s3: { bucket: { name: bucket }, object: { key: encoded, ...(size === undefined ? {} : { size }) } } }] };
+}
+
 /** S3 event keys are URL-encoded with `+` for spaces. */
 export function decodeS3Key(key: string): string {
   const spaced = key.replace(/\+/g, ' ');
