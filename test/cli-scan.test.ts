@@ -111,6 +111,13 @@ describe('acm-sentinel scan', () => {
     if (command !== 'demo') expect(stdout).toContain('Exit codes:');
   });
 
+  it('says a digest file named on the command line is a digest, not a log, even out of its folder', async () => {
+    const digest = file('111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_20250314T100037Z.json.gz', gzipSync('{"digestStartTime":"2025-03-14T09:00:37Z","logFiles":[]}'));
+    const { code, stderr } = await run('scan', digest);
+    expect(code).toBe(0);
+    expect(stderr).toContain(`skipped ${digest}: a CloudTrail digest file, not a log file`);
+  });
+
   it('reads one log from standard input with -', async () => {
     const out: string[] = [];
     const err: string[] = [];

@@ -71,7 +71,8 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
       for await (const { file: path_, named } of filesUnder(target, true)) {
         // File names come from the folder (a synced bucket's keys): shown as one inert line.
         const file = path_ === '-' ? '<stdin>' : plain(path_);
-        const skip = path_ === '-' ? undefined : skipReasonForKey(path_.split(path.sep).join('/'));
+        // Downloaded files lose their folders, but CloudTrail's file names still say what they are.
+        const skip = path_ === '-' ? undefined : /_CloudTrail-Digest_/.test(path.basename(path_)) ? 'digest-file' : skipReasonForKey(path_.split(path.sep).join('/'));
         if (skip === 'digest-file' || skip === 'insights-file') {
           skipped += 1;
           if (named) io.err(`skipped ${file}: a CloudTrail ${skip === 'digest-file' ? 'digest' : 'Insights'} file, not a log file`);
