@@ -196,3 +196,31 @@ describe('the kernel bytes the scanner loads', () => {
     expect(readFileSync(path.join(__dirname, '..', 'lambda', 'core', 'scan', 'record-splitter-kernel-wasm.ts'), 'utf8')).toBe(kernelModuleText());
   });
 });
+
+describe('exports that are not one JSON document', () => {
+  const rec = (eventID: string, eventName = 'DeleteCertificate') => ({
+    eventVersion: '1.09', eventID, eventTime: '2025-03-14T09:00:00Z', eventSource: 'acm.amazonaws.com', eventName, awsRegion: 'us-east-1', recipientAccountId: '111122223333',
+    userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/alice' }, requestParameters: { note: 'braces } and { "quotes" inside a string' },
+  });
+  const scanText = async (text: string) => {
+    const stats = { records: 0, acmRecords: 0 };
+    const ids: string[] = [];
+    for await (const record of scanWatchedRecords((async function* () { yield Buffer.from(text); })(), stats)) ids.push(String(record.eventID));
+    return { ids, stats };
+  };
+
+  it('reads JSON Lines, and records written one after another without line breaks', async () => {
+    expect((await scanText(`${JSON.stringify(rec('l1'))}\n${JSON.stringify(rec('l2'))}\n`)).ids).toEqual(['l1', 'l2']);
+    expect((await scanText(`${JSON.stringify(rec('c1'))}${JSON.stringify(rec('c2'))} ${JSON.stringify({ Records: [rec('c3')] })}`)).ids).toEqual(['c1', 'c2', 'c3']);
+  });
+
+  it('reads the output of aws cloudtrail lookup-events, whose records are JSON strings', async () => {
+    const output = { Events: [{ EventId: 'e1', EventName: 'DeleteCertificate', CloudTrailEvent: JSON.stringify(rec('e1')) }, { EventId: 'e2', CloudTrailEvent: 'not json' }] };
+    expect((await scanText(JSON.stringify(output))).ids).toEqual(['e1']);
+  });
+
+  it('names the value that is broken in a sequence, and still refuses text that is no sequence', async () => {
+    await expect(scanText(`${JSON.stringify(rec('ok'))}\n{"eventSource": tru}\n`)).rejects.toThrow(/not valid JSON: value 2 of 2/);
+    await expect(scanText('{"a":1} trailing words')).rejects.toThrow(/not valid JSON/);
+  });
+});

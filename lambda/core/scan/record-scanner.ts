@@ -6,7 +6,7 @@
  */
 import type { CloudTrailRecord, ScanStats } from '../types';
 import { MAX_PARSED_VALUES, mayHoldTooManyValues, RecordSplitter, type Candidate } from './record-splitter';
-import { DocumentSizeError, extractRecords, isWatchedRecord, LogFormatError, RecordSizeError, unwrapEnvelope } from './records';
+import { DocumentSizeError, extractRecords, isWatchedRecord, LogFormatError, RecordSizeError, splitConcatenated, unwrapEnvelope } from './records';
 
 /**
  * The ACM and ACM Private CA records of one decompressed log file, in file order. Counts every
@@ -41,13 +41,23 @@ export async function* scanWatchedRecords(
   const whole = splitter.end();
   if (!whole) return;
   if (mayHoldTooManyValues(whole)) throw new DocumentSizeError(MAX_PARSED_VALUES, 'values', 'whole');
-  let document: unknown;
+  const text = whole.toString('utf8');
+  let documents: unknown[];
   try {
-    document = JSON.parse(whole.toString('utf8'));
+    documents = [JSON.parse(text)];
   } catch (err) {
-    throw new LogFormatError(`not valid JSON${jsonErrorPosition(err)}`);
+    // JSON Lines, or records written one after another: each value is a document of its own.
+    const parts = splitConcatenated(text);
+    if (!parts) throw new LogFormatError(`not valid JSON${jsonErrorPosition(err)}`);
+    documents = parts.map((part, i) => {
+      try {
+        return JSON.parse(part);
+      } catch (partErr) {
+        throw new LogFormatError(`not valid JSON: value ${i + 1} of ${parts.length}${jsonErrorPosition(partErr)}`);
+      }
+    });
   }
-  for (const record of extractRecords(document)) {
+  for (const record of documents.flatMap((document) => extractRecords(document))) {
     stats.records += 1;
     if (isWatchedRecord(record)) {
       stats.acmRecords += 1;

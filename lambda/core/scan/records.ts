@@ -81,13 +81,27 @@ export function unwrapEnvelope(value: unknown): unknown {
   return value;
 }
 
+/** The record inside one entry of `aws cloudtrail lookup-events` output: `CloudTrailEvent` is the record as a JSON string. */
+function lookupEventRecord(entry: unknown): unknown {
+  if (!isObject(entry) || typeof entry.CloudTrailEvent !== 'string') return entry;
+  try {
+    return JSON.parse(entry.CloudTrailEvent);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The records of one parsed log document, in any of the shapes users meet: a CloudTrail log
- * file (`{"Records": [...]}`), a bare record, or records wrapped in EventBridge envelopes
- * (alone or inside `Records`). Entries that are not objects are dropped.
+ * file (`{"Records": [...]}`), `aws cloudtrail lookup-events` output (`{"Events": [{"CloudTrailEvent":
+ * "<JSON>"}]}`), a bare record, or records wrapped in EventBridge envelopes (alone or inside
+ * `Records`). Entries that are not objects are dropped.
  */
 export function extractRecords(document: unknown): unknown[] {
   if (isObject(document) && Array.isArray(document.Records)) return document.Records.map(unwrapEnvelope);
+  if (isObject(document) && Array.isArray(document.Events) && document.Events.some((entry) => isObject(entry) && 'CloudTrailEvent' in entry)) {
+    return document.Events.map(lookupEventRecord);
+  }
   const single = unwrapEnvelope(document);
   if (isObject(single) && typeof single.eventSource === 'string') return [single];
   throw new NotCloudTrailError();
@@ -101,4 +115,39 @@ export function isWatchedRecord(record: unknown): record is CloudTrailRecord {
     WATCHED_EVENT_SOURCES.includes(record.eventSource) &&
     typeof record.eventName === 'string'
   );
+}
+
+/**
+ * Splits text holding JSON values one after another (JSON Lines, or records simply written in a
+ * row, as SIEM exports, Athena and `jq -c` produce) into the text of each top-level object or
+ * array. Undefined when the text is not such a sequence (a value that is not an object or array
+ * at the top level, or an unclosed one). One pass, linear in the text.
+ */
+export function splitConcatenated(text: string): string[] | undefined {
+  const values: string[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i += 1;
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) {
+      if (depth === 0) return undefined;
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (depth === 0) start = i;
+      depth += 1;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth -= 1;
+      if (depth < 0) return undefined;
+      if (depth === 0) values.push(text.slice(start, i + 1));
+    } else if (depth === 0 && c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09 && c !== 0x2c) {
+      return undefined;
+    }
+  }
+  return depth === 0 && !inString && values.length > 1 ? values : undefined;
 }
