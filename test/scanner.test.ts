@@ -224,3 +224,15 @@ describe('exports that are not one JSON document', () => {
     await expect(scanText('{"a":1} trailing words')).rejects.toThrow(/not valid JSON/);
   });
 });
+
+describe('documentation examples pasted as printed', () => {
+  it('reads a record whose certificate body spans several raw lines, as AWS prints it', async () => {
+    const printed = '{"eventVersion":"1.09","eventID":"pasted-1","eventTime":"2025-03-14T09:00:00Z","eventSource":"acm.amazonaws.com","eventName":"ImportCertificate",' +
+      '"awsRegion":"us-east-1","recipientAccountId":"111122223333","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a"},' +
+      '"requestParameters":{"certificate":"-----BEGIN CERTIFICATE-----\nMIIB\tfake\r\n-----END CERTIFICATE-----"}}';
+    const stats = { records: 0, acmRecords: 0 };
+    const records = [];
+    for await (const record of scanWatchedRecords((async function* () { yield Buffer.from(printed); })(), stats)) records.push(record);
+    expect(records.map((record) => (record.requestParameters as { certificate: string }).certificate)).toEqual(['-----BEGIN CERTIFICATE-----\nMIIB\tfake\r\n-----END CERTIFICATE-----']);
+  });
+});

@@ -6,7 +6,7 @@
  */
 import type { CloudTrailRecord, ScanStats } from '../types';
 import { MAX_PARSED_VALUES, mayHoldTooManyValues, RecordSplitter, type Candidate } from './record-splitter';
-import { DocumentSizeError, extractRecords, isWatchedRecord, LogFormatError, RecordSizeError, splitConcatenated, unwrapEnvelope } from './records';
+import { DocumentSizeError, escapeControlsInStrings, extractRecords, isWatchedRecord, LogFormatError, RecordSizeError, splitConcatenated, unwrapEnvelope } from './records';
 
 /**
  * The ACM and ACM Private CA records of one decompressed log file, in file order. Counts every
@@ -41,7 +41,9 @@ export async function* scanWatchedRecords(
   const whole = splitter.end();
   if (!whole) return;
   if (mayHoldTooManyValues(whole)) throw new DocumentSizeError(MAX_PARSED_VALUES, 'values', 'whole');
-  const text = whole.toString('utf8');
+  const raw = whole.toString('utf8');
+  // Pasted documentation examples carry certificate bodies across lines: written as escapes, they parse.
+  const text = escapeControlsInStrings(raw) ?? raw;
   let documents: unknown[];
   try {
     documents = [JSON.parse(text)];

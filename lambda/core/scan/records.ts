@@ -151,3 +151,30 @@ export function splitConcatenated(text: string): string[] | undefined {
   }
   return depth === 0 && !inString && values.length > 1 ? values : undefined;
 }
+
+/**
+ * `text` with raw line breaks and tabs inside string literals written as JSON escapes: AWS's
+ * documentation prints certificate bodies across several lines, and people paste those examples
+ * as they are. Undefined when there is nothing to repair. One pass, linear in the text.
+ */
+export function escapeControlsInStrings(text: string): string | undefined {
+  let out = '';
+  let last = 0;
+  let inString = false;
+  let changed = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (!inString) {
+      if (c === 0x22) inString = true;
+      continue;
+    }
+    if (c === 0x5c) i += 1;
+    else if (c === 0x22) inString = false;
+    else if (c < 0x20) {
+      out += `${text.slice(last, i)}${c === 0x0a ? '\\n' : c === 0x0d ? '\\r' : c === 0x09 ? '\\t' : `\\u${c.toString(16).padStart(4, '0')}`}`;
+      last = i + 1;
+      changed = true;
+    }
+  }
+  return changed ? out + text.slice(last) : undefined;
+}
