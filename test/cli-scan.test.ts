@@ -1,5 +1,5 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -116,6 +116,25 @@ describe('acm-sentinel scan', () => {
     const { code, stderr } = await run('scan', digest);
     expect(code).toBe(0);
     expect(stderr).toContain(`skipped ${digest}: a CloudTrail digest file, not a log file`);
+  });
+
+  it('says why nothing was scanned in an empty folder, or one with no log file', async () => {
+    mkdirSync(path.join(dir, 'empty-folder'), { recursive: true });
+    expect((await run('scan', path.join(dir, 'empty-folder'))).stderr).toContain('no .json or .json.gz file found there');
+    file('only-events/settings.json', JSON.stringify({ alertEmails: ['secops@example.com'] }));
+    const { code, stderr } = await run('scan', path.join(dir, 'only-events'));
+    expect(code).toBe(0);
+    expect(stderr).toContain('no CloudTrail log file among them: the file skipped is a digest or Insights file, or JSON that is not CloudTrail');
+  });
+
+  it('follows symbolic links inside folders, and stops at a link loop', async () => {
+    file('linked/real/log.json.gz', gzipSync(JSON.stringify({ Records: [record({ eventID: 'through-link' })] })));
+    mkdirSync(path.join(dir, 'via-link'), { recursive: true });
+    symlinkSync(path.join(dir, 'linked', 'real'), path.join(dir, 'via-link', 'logs'));
+    symlinkSync(path.join(dir, 'via-link'), path.join(dir, 'via-link', 'loop'));
+    const { code, stdout } = await run('scan', path.join(dir, 'via-link'), '--format', 'json');
+    expect(code).toBe(0);
+    expect([...new Set(stdout.split('\n').map((line) => JSON.parse(line).eventId))]).toEqual(['through-link']);
   });
 
   it('reads one log from standard input with -', async () => {

@@ -23,9 +23,11 @@ export interface ScanOptions {
 }
 
 const LOG_FILE = /\.json(\.gz)?$|\.gz$/i;
+/** Symbolic links to folders followed this deep at most, so a link loop ends. */
+const MAX_LINK_DEPTH = 8;
 
 /** Files under `target`, recursively, in a stable order; a file named directly is always taken. */
-async function* filesUnder(target: string, named: boolean): AsyncGenerator<{ file: string; named: boolean }> {
+async function* filesUnder(target: string, named: boolean, depth = 0): AsyncGenerator<{ file: string; named: boolean }> {
   if (target === '-') {
     yield { file: '-', named: true };
     return;
@@ -39,8 +41,10 @@ async function* filesUnder(target: string, named: boolean): AsyncGenerator<{ fil
   for (const entry of entries) {
     if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
     const full = path.join(target, entry.name);
-    if (entry.isDirectory()) yield* filesUnder(full, false);
-    else if (entry.isFile() && LOG_FILE.test(entry.name)) yield { file: full, named: false };
+    // A symbolic link counts as what it points to (a synced bucket often links its folders); a loop or a dangling link is passed over.
+    const kind = entry.isSymbolicLink() ? await stat(full).then((info) => (info.isDirectory() ? 'dir' : info.isFile() ? 'file' : 'other'), () => 'other') : entry.isDirectory() ? 'dir' : entry.isFile() ? 'file' : 'other';
+    if (kind === 'dir' && !(entry.isSymbolicLink() && depth >= MAX_LINK_DEPTH)) yield* filesUnder(full, false, depth + (entry.isSymbolicLink() ? 1 : 0));
+    else if (kind === 'file' && LOG_FILE.test(entry.name)) yield { file: full, named: false };
   }
 }
 
@@ -116,5 +120,12 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
     `scanned ${plural(files, 'file')}: ${plural(records, 'record')}, ${plural(acmRecords, 'ACM record')}, ${countAlerts(alerts)}` +
       `${skipped ? `; ${skipped} skipped` : ''}${failures ? `; ${failures} unreadable` : ''}`,
   );
+  if (files === 0 && failures === 0) {
+    io.err(
+      skipped
+        ? `no CloudTrail log file among them: ${skipped === 1 ? 'the file skipped is a digest or Insights file, or JSON' : `the ${skipped} files skipped are digest or Insights files, or JSON`} that is not CloudTrail; log files hold {"Records":[…]}`
+        : 'no .json or .json.gz file found there; CloudTrail log files are named like 111122223333_CloudTrail_us-east-1_20250314T0905Z_….json.gz',
+    );
+  }
   return withFailOn(failures ? 1 : 0, alerts, options.failOn);
 }
