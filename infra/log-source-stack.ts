@@ -1,10 +1,10 @@
-import { CfnOutput, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import type { Construct } from 'constructs';
 import { logFilesPattern } from './log-delivery';
+import { acknowledgeWildcard } from './nag';
 import type { DeliverySettings } from './settings';
 import { LOG_FILE_SUFFIX, TRAIL_LOGS_FOLDER } from './trail-source';
 
@@ -59,10 +59,11 @@ export class LogSourceStack extends Stack {
         }),
       },
     });
-    Validations.of(this.readerRole).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${flattenCfnReference(this.resolve(logFiles))}]`,
-      reason: `Log files get new keys every few minutes, so their ARNs can only be matched by a wildcard; it is confined to the trail's ${props.keyPrefix}${TRAIL_LOGS_FOLDER} prefix and to s3:GetObject.`,
-    });
+    acknowledgeWildcard(
+      this.readerRole,
+      logFiles,
+      `Log files get new keys every few minutes, so their ARNs can only be matched by a wildcard; it is confined to the trail's ${props.keyPrefix}${TRAIL_LOGS_FOLDER} prefix and to s3:GetObject.`,
+    );
 
     if (props.delivery.trigger === 'eventbridge') {
       const bus = events.EventBus.fromEventBusArn(this, 'SentinelBus', `arn:${this.partition}:events:${props.sentinelRegion}:${props.sentinelAccount}:event-bus/default`);

@@ -1,3 +1,4 @@
+import { editDistance } from '../lambda/core/nearest';
 import { parseRuleConfig, type RuleConfig } from '../lambda/core/rules/rule-config';
 import { SEVERITIES, type Severity } from '../lambda/core/types';
 import { ConfigError } from '../lambda/errors';
@@ -490,18 +491,6 @@ function rejectMisspelledKeys(allKeys: readonly string[]): void {
   }
 }
 
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
-}
 
 /**
  * Reads and validates the app's settings from CDK context. `context` is every context value the

@@ -7,7 +7,6 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { Context } from 'aws-lambda';
 import { DynamoDbDedupeStore } from './adapters/dynamodb-dedupe-store';
 import { createPowertoolsLogger } from './adapters/powertools-logger';
@@ -43,8 +42,13 @@ function logFilesClient(config: Config): S3Client {
   return new S3Client({
     requestHandler: S3_TIMEOUTS,
     ...(config.logBucketRegion ? { region: config.logBucketRegion } : {}),
+    // Required only here: a function reading its own account's bucket never loads the credential providers.
     ...(config.logReaderRoleArn
-      ? { credentials: fromTemporaryCredentials({ params: { RoleArn: config.logReaderRoleArn, RoleSessionName: 'acm-sentinel', DurationSeconds: 3600 } }) }
+      ? {
+          credentials: (require('@aws-sdk/credential-providers') as typeof import('@aws-sdk/credential-providers')).fromTemporaryCredentials({
+            params: { RoleArn: config.logReaderRoleArn, RoleSessionName: 'acm-sentinel', DurationSeconds: 3600 },
+          }),
+        }
       : {}),
   });
 }
@@ -54,6 +58,8 @@ const dynamodb = new DynamoDBClient({ maxAttempts: 3, requestHandler: { connecti
 
 interface Runtime {
   readonly config: Config;
+  /** The client that reads log files (the read role's, for a bucket in another account). */
+  readonly logs: S3Client;
   readonly engine: RuleEngine;
   readonly ports: ProcessPorts;
 }
@@ -64,11 +70,13 @@ let runtime: Runtime | undefined;
 function init(): Runtime {
   if (!runtime) {
     const config = loadConfig(process.env);
+    const logs = logFilesClient(config);
     return (runtime = {
       config,
+      logs,
       engine: createRuleEngine(config.rules),
       ports: {
-        reader: new S3LogReader(logFilesClient(config)),
+        reader: new S3LogReader(logs),
         publisher: new SnsAlertPublisher(sns, config.topicArn),
         logger,
         ...(config.dedupeTableName ? { dedupe: new DynamoDbDedupeStore(dynamodb, config.dedupeTableName, Date.now, config.claimLeaseMs) } : {}),
@@ -182,16 +190,15 @@ export interface BackfillBatchResult {
  * none already sent is sent again. Fails (for Step Functions to retry) when a file could not be read.
  */
 export async function backfill(batch: BackfillBatch): Promise<BackfillBatchResult> {
-  const { config, engine, ports } = init();
+  const { config, engine, ports, logs } = init();
   const reportBucket = process.env[ENV.reportBucket];
   if (!reportBucket) throw new ConfigError(`${ENV.reportBucket} must name the backfill report bucket; the CDK stack sets it with -c backfill=true`);
   const { bucket, since, until, publish, execution } = batch.BatchInput;
   const range = { since: new Date(since), until: new Date(until) };
-  const s3 = logFilesClient(config);
   const result: BackfillBatchResult = { prefixes: batch.Items.length, objects: 0, records: 0, alerts: 0, published: 0, duplicates: 0, failed: [] };
   const found: Alert[] = [];
   for (const { prefix } of batch.Items) {
-    for (const { key, size } of await logFiles(s3, bucket, prefix, range)) {
+    for (const { key, size } of await logFiles(logs, bucket, prefix, range)) {
       const event = s3EventFor(bucket, key, size);
       const outcome = publish
         ? await processEvent(ports, event, { engine, maxDecompressedBytes: config.maxDecompressedBytes, stormThreshold: config.rules.stormThreshold })

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { nearest } from '../core/nearest';
 import { plain } from '../core/render/untrusted';
 import { ConfigError } from '../errors';
 import { parseFailOn, UsageError } from './args';
@@ -109,22 +110,6 @@ function version(): string {
   }
 }
 
-/** The name in `names` nearest to `typed`, if it is close enough to be a typo. */
-function nearest(typed: string, names: readonly string[]): string | undefined {
-  const scored = names.map((name) => ({ name, d: editDistance(name, typed) })).sort((a, b) => a.d - b.d);
-  const best = scored[0];
-  return best && best.d <= Math.max(2, Math.floor(typed.length / 3)) ? best.name : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)));
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
-}
 
 /** Runs the CLI and returns its exit code; never calls process.exit, so tests can drive it. */
 export async function main(argv: readonly string[], io: Output = processOutput): Promise<number> {

@@ -1,6 +1,8 @@
+import { dedupeKey } from '../core/alerts/alert';
 import { plural, summarySentence } from '../core/render/summary';
-import { plain, terminalSafe } from '../core/render/untrusted';
+import { inertJson, plain, terminalSafe } from '../core/render/untrusted';
 import type { Alert, Severity } from '../core/types';
+import type { OutputFormat } from './args';
 
 export { plural };
 
@@ -32,4 +34,23 @@ export function countAlerts(alerts: readonly Pick<Alert, 'severity'>[]): string 
   for (const alert of alerts) bySeverity.set(alert.severity, (bySeverity.get(alert.severity) ?? 0) + 1);
   const parts = (['critical', 'high', 'medium', 'low'] as const).filter((s) => bySeverity.has(s)).map((s) => `${bySeverity.get(s)} ${s}`);
   return `${plural(alerts.length, 'alert')}${parts.length ? ` (${parts.join(', ')})` : ''}`;
+}
+
+/**
+ * Prints alerts as `scan` does: text or one JSON object per line, each CloudTrail event once
+ * (a file read twice, or one event in two files). `alerts` holds what was printed.
+ */
+export function alertPrinter(format: OutputFormat, io: Output): { print(alert: Alert): void; readonly alerts: Alert[] } {
+  const seen = new Set<string>();
+  const alerts: Alert[] = [];
+  return {
+    alerts,
+    print(alert) {
+      const key = dedupeKey(alert);
+      if (seen.has(key)) return;
+      seen.add(key);
+      alerts.push(alert);
+      io.out(format === 'json' ? inertJson(alert) : alertLine(alert));
+    },
+  };
 }

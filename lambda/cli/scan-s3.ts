@@ -6,16 +6,15 @@ import { DynamoDbDedupeStore } from '../adapters/dynamodb-dedupe-store';
 import { dayFolders, logFiles, type Location } from '../adapters/s3-log-listing';
 import { S3LogReader } from '../adapters/s3-log-reader';
 import { SnsAlertPublisher } from '../adapters/sns-publisher';
-import { dedupeKey } from '../core/alerts/alert';
 import { MAX_LOOKBACK_DAYS, parseWhen, type TimeRange } from '../core/history/range';
 import { s3EventFor } from '../core/ingest/s3-event';
 import { describeReadFailure, readLogStream } from '../core/pipeline/analyze';
 import { processEvent, type ProcessPorts } from '../core/pipeline/process';
-import { inertJson, plain } from '../core/render/untrusted';
+import { plain } from '../core/render/untrusted';
 import { createRuleEngine, type RuleEngine } from '../core/rules/evaluate';
-import type { Alert, Severity } from '../core/types';
+import type { Severity } from '../core/types';
 import { loadRuleConfigFile, parseFormat, UsageError, withFailOn, type OutputFormat } from './args';
-import { alertLine, countAlerts, plural, type Output } from './output';
+import { alertPrinter, countAlerts, plural, type Output } from './output';
 
 export interface S3ScanOptions {
   /** `s3://BUCKET[/PREFIX]`. */
@@ -200,8 +199,8 @@ export async function runS3Scan(options: S3ScanOptions, io: Output): Promise<num
   };
   process.once('SIGINT', onSignal);
 
-  const seen = new Set<string>();
-  const alerts: Alert[] = [];
+  const printer = alertPrinter(format, io);
+  const { alerts } = printer;
   const failed: string[] = [];
   const totals = { objects: 0, bytes: 0, records: 0, acmRecords: 0, published: 0, duplicates: 0 };
   const started = Date.now();
@@ -232,22 +231,14 @@ export async function runS3Scan(options: S3ScanOptions, io: Output): Promise<num
           totals.acmRecords += object?.acmRecords ?? 0;
           totals.published += result.published.length;
           totals.duplicates += object?.duplicates ?? 0;
-          for (const alert of result.published) {
-            alerts.push(alert);
-            io.out(format === 'json' ? inertJson(alert) : alertLine(alert));
-          }
+          result.published.forEach(printer.print);
           if (object?.error) throw new Error(object.error);
         } else {
           const body = await new S3LogReader(s3).open({ bucket: location.bucket, key });
           const result = await readLogStream(body, { engine, name });
           totals.records += result.stats.records;
           totals.acmRecords += result.stats.acmRecords;
-          for (const alert of result.alerts) {
-            if (seen.has(dedupeKey(alert))) continue;
-            seen.add(dedupeKey(alert));
-            alerts.push(alert);
-            io.out(format === 'json' ? inertJson(alert) : alertLine(alert));
-          }
+          result.alerts.forEach(printer.print);
           if (result.error) throw result.error;
         }
         totals.objects += 1;

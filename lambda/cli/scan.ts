@@ -1,15 +1,14 @@
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { dedupeKey } from '../core/alerts/alert';
 import { skipReasonForKey } from '../core/ingest/s3-event';
 import { readLogStream, type PartialResult } from '../core/pipeline/analyze';
-import { inertJson, plain } from '../core/render/untrusted';
+import { plain } from '../core/render/untrusted';
 import { createRuleEngine } from '../core/rules/evaluate';
 import { DocumentSizeError, NotCloudTrailError } from '../core/scan/records';
-import type { Alert, Severity } from '../core/types';
+import type { Severity } from '../core/types';
 import { loadRuleConfigFile, parseFormat, UsageError, withFailOn } from './args';
-import { alertLine, countAlerts, plural, type Output } from './output';
+import { alertPrinter, countAlerts, plural, type Output } from './output';
 
 export interface ScanOptions {
   /** Files and folders; `-` reads one log from standard input. */
@@ -58,8 +57,8 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
   if (options.paths.length === 0) throw new UsageError('scan needs at least one file or folder');
   const engine = createRuleEngine(await loadRuleConfigFile(options.config));
 
-  const alerts: Alert[] = [];
-  const seen = new Set<string>();
+  const printer = alertPrinter(format, io);
+  const { alerts } = printer;
   let files = 0;
   let records = 0;
   let acmRecords = 0;
@@ -101,12 +100,7 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
         records += result.stats.records;
         acmRecords += result.stats.acmRecords;
         // A file that breaks part-way still shows what it held before the break.
-        for (const alert of result.alerts) {
-          if (seen.has(dedupeKey(alert))) continue;
-          seen.add(dedupeKey(alert));
-          alerts.push(alert);
-          io.out(format === 'json' ? inertJson(alert) : alertLine(alert));
-        }
+        result.alerts.forEach(printer.print);
         if (result.error) fail(result.error.message);
         if (result.unbuilt.length) fail(`${file}: ${plural(result.unbuilt.length, 'alert')} could not be built (${[...new Set(result.unbuilt)].join(', ')})`);
       }
