@@ -114,17 +114,19 @@ describe('acm-sentinel scan', () => {
   it('says a digest file named on the command line is a digest, not a log, even out of its folder', async () => {
     const digest = file('111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_20250314T100037Z.json.gz', gzipSync('{"digestStartTime":"2025-03-14T09:00:37Z","logFiles":[]}'));
     const { code, stderr } = await run('scan', digest);
-    expect(code).toBe(0);
+    expect(code).toBe(1);
     expect(stderr).toContain(`skipped ${digest}: a CloudTrail digest file, not a log file`);
+    expect(stderr).toContain('error: no CloudTrail input');
   });
 
   it('says why nothing was scanned in an empty folder, or one with no log file', async () => {
     mkdirSync(path.join(dir, 'empty-folder'), { recursive: true });
-    expect((await run('scan', path.join(dir, 'empty-folder'))).stderr).toContain('no .json or .json.gz file found there');
+    expect((await run('scan', path.join(dir, 'empty-folder'))).stderr).toContain('error: no CloudTrail input: no file found there');
     file('only-events/settings.json', JSON.stringify({ alertEmails: ['secops@example.com'] }));
-    const { code, stderr } = await run('scan', path.join(dir, 'only-events'));
-    expect(code).toBe(0);
-    expect(stderr).toContain('no CloudTrail log file among them: the file skipped is a digest or Insights file, or JSON that is not CloudTrail');
+    const { code, stderr } = await run('scan', path.join(dir, 'only-events'), '--verbose');
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/skipped .*settings\[?\.\]?json: not a CloudTrail log: expected/);
+    expect(stderr).toContain('error: no CloudTrail input: the file skipped is not a CloudTrail log; log files hold');
   });
 
   it('follows symbolic links inside folders, and stops at a link loop', async () => {

@@ -117,7 +117,7 @@ describe('scanWatchedRecords on broken files', () => {
     ['an invalid value in Records', `{"Records":[nul, "${secret}"]}`, /not valid JSON: invalid value in the Records array \(at byte 12\)/],
     ['data after the document', `{"Records":[]} ${secret}`, /not valid JSON: unexpected data after the end of the document \(at byte 15\)/],
     ['an invalid ACM record', `{"Records":[{"eventSource":"acm.amazonaws.com","a":tru,"b":"${secret}"}]}`, /not valid JSON: invalid record \(the record starting at byte 12\)/],
-    ['not JSON at all', `${secret} is not JSON`, /^not valid JSON$/],
+    ['not JSON at all', `${secret} is not JSON`, /^not valid JSON at line 1, column 1: expected \{ or \[/],
   ])('rejects a file with %s, saying where but not what', async (_name, file, message) => {
     const err = await scanError(file);
     expect(err).toBeInstanceOf(LogFormatError);
@@ -220,7 +220,9 @@ describe('exports that are not one JSON document', () => {
   });
 
   it('names the value that is broken in a sequence, and still refuses text that is no sequence', async () => {
-    await expect(scanText(`${JSON.stringify(rec('ok'))}\n{"eventSource": tru}\n`)).rejects.toThrow(/not valid JSON: value 2 of 2/);
+    await expect(scanText(`${JSON.stringify(rec('ok'))}\n{"eventSource": tru}\n`)).rejects.toThrow(/^not valid JSON in the value starting at line 2, column 1: an unexpected character/);
+    await expect(scanText(`${JSON.stringify(rec('ok'))}\n  {"eventSource": "x" "y"}\n`)).rejects.toThrow(/^not valid JSON at line 2, column 23: expected , or \} after a value/);
+    await expect(scanText(`${JSON.stringify(rec('ok'))}\n{"settings": true}\n`)).rejects.toThrow(/^not a CloudTrail record: value 2, at line 2, column 1, is an object with keys "settings"$/);
     await expect(scanText('{"a":1} trailing words')).rejects.toThrow(/not valid JSON/);
   });
 });

@@ -14,7 +14,7 @@ type Flag = { readonly type: 'string' | 'boolean'; readonly short?: string };
 const COMMANDS: Readonly<Record<string, { readonly flags: Readonly<Record<string, Flag>>; readonly help: string }>> = {
   scan: {
     flags: {
-      format: { type: 'string' }, config: { type: 'string' }, 'fail-on': { type: 'string' },
+      format: { type: 'string' }, config: { type: 'string' }, 'fail-on': { type: 'string' }, verbose: { type: 'boolean' },
       since: { type: 'string' }, until: { type: 'string' }, accounts: { type: 'string' }, regions: { type: 'string' }, concurrency: { type: 'string' },
       checkpoint: { type: 'string' }, publish: { type: 'boolean' }, 'topic-arn': { type: 'string' }, 'dedupe-table': { type: 'string' },
     },
@@ -25,6 +25,7 @@ Options:
   --format text|json      text (default): two lines per alert; json: one alert object per line, nothing else on stdout
   --config FILE           rule configuration (the schema of "Configure rules" in the README); default: the rule pack
   --fail-on SEVERITY      exit 3 when an alert is at or above low, medium, high or critical (for CI jobs)
+  --verbose               list each file skipped in a folder, and why
   s3:// only:
   --since 90d|12h|2w|DATE the start of the range, included (default 7d)
   --until DATE            the end of the range, included (default now); a bare date is its whole UTC day
@@ -34,13 +35,21 @@ Options:
   --checkpoint FILE       remember progress there; run the same command again to resume
   --publish --topic-arn ARN [--dedupe-table NAME]   send the alerts through the deployed topic, deduplicated
 
-Environment: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_S3 and the rest of the AWS SDK's standard chain (s3:// only).
-Exit codes: 0 every input read, 1 an input unreadable (the others are still scanned), 2 usage error, 3 --fail-on matched.
+Reads: CloudTrail log files (gzip or not, whatever their names), {"Records":[…]}, single records,
+EventBridge events, aws cloudtrail lookup-events output, JSON Lines and records written one after
+another; raw line breaks inside strings (pasted documentation) are repaired, with a note.
+Folders are read recursively, following links; files are recognised by their content.
+
+Environment: NO_COLOR, FORCE_COLOR (colour on a terminal); AWS_PROFILE, AWS_REGION,
+AWS_ENDPOINT_URL_S3 and the rest of the AWS SDK's standard chain (s3:// only).
+Exit codes: 0 every input read, 1 an input unreadable (the others are still scanned) or no CloudTrail
+input at all, 2 usage error, 3 --fail-on matched.
 
 Examples:
   acm-sentinel scan events/
-  zcat 111122223333_CloudTrail_*.json.gz | acm-sentinel scan - --format json
-  acm-sentinel scan s3://my-org-cloudtrail-logs/org-trail --since 90d --fail-on high`,
+  aws cloudtrail lookup-events --lookup-attributes AttributeKey=EventSource,AttributeValue=acm.amazonaws.com | acm-sentinel scan -
+  zcat 111122223333_CloudTrail_*.json.gz | acm-sentinel scan - --format json --fail-on high
+  acm-sentinel scan s3://my-org-cloudtrail-logs/org-trail --since 90d`,
   },
   invoke: {
     flags: { objects: { type: 'string' }, format: { type: 'string' }, config: { type: 'string' } },
@@ -102,14 +111,19 @@ Usage:
 "acm-sentinel COMMAND --help" shows a command's options, defaults, environment, exit codes and examples.
 Exit codes: 0 ok, 1 unreadable input or handler failure, 2 usage error, 3 findings at or above --fail-on.`;
 
+/** The package's version, from its package.json: beside the sources, or beside bin/ when run from the bundle. */
 function version(): string {
-  try {
-    return (JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
+  const candidates = [path.join(__dirname, '..', '..', 'package.json'), ...(require.main ? [path.join(path.dirname(require.main.filename), '..', 'package.json')] : [])];
+  for (const candidate of candidates) {
+    try {
+      const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'acm-sentinel' && pkg.version) return pkg.version;
+    } catch {
+      // Not there: the next place.
+    }
   }
+  return 'unknown';
 }
-
 
 /** Runs the CLI and returns its exit code; never calls process.exit, so tests can drive it. */
 export async function main(argv: readonly string[], io: Output = processOutput): Promise<number> {
@@ -162,7 +176,7 @@ export async function main(argv: readonly string[], io: Output = processOutput):
         }
         const s3Only = ['since', 'until', 'accounts', 'regions', 'concurrency', 'checkpoint', 'publish', 'topic-arn', 'dedupe-table'].find((name) => values[name] !== undefined);
         if (s3Only) throw new UsageError(`--${s3Only} applies to scan s3://…, not to local files`);
-        return await runScan({ paths: positionals, format: text('format'), config: text('config'), ...(failOn ? { failOn } : {}) }, io);
+        return await runScan({ paths: positionals, format: text('format'), config: text('config'), verbose: flag('verbose'), ...(failOn ? { failOn } : {}) }, io);
       }
       case 'invoke':
       case 'demo': {

@@ -117,4 +117,6 @@ export interface ObjectRef {
 export interface ScanStats {
   records: number;
   acmRecords: number;
+  /** Raw line breaks and other control characters inside strings that were escaped to read the file (pasted documentation). */
+  repaired?: number;
 }

@@ -870,12 +870,24 @@ function sortedPairs(spans: number[]): number[] {
 // Public API
 
 /**
+ * Strings seen to hold no secret, so that the next look at the same text costs one lookup: the
+ * alerts of one log file repeat most of their values (accounts, Regions, principals, ARNs, user
+ * agents, request keys), and each look runs every detector, the costliest work in building an
+ * alert. Only text returned unchanged is kept, so no secret is ever held here; what is kept is
+ * bounded (short strings, a few thousand, cleared when full).
+ */
+const clean = new Set<string>();
+const CLEAN_MAX_ENTRIES = 4096;
+const CLEAN_MAX_LENGTH = 512;
+
+/**
  * Content redaction of one string: each secret span (PEM block, PuTTY key, random-looking base64,
  * long hex, byte list, secret JSON member value, CloudTrail's hidden placeholder) is replaced by
  * `[redacted]` and the rest is kept verbatim. Linear time in the length of `text`.
  */
 export function redactString(text: string): string {
   if (text.length === 0) return text;
+  if (text.length <= CLEAN_MAX_LENGTH && clean.has(text)) return text;
   const spans = mergeSpans([
     pemSpans(text),
     puttySpans(text),
@@ -886,7 +898,13 @@ export function redactString(text: string): string {
     byteListSpans(text),
     assignedSpans(text),
   ]);
-  if (spans.length === 0) return text;
+  if (spans.length === 0) {
+    if (text.length <= CLEAN_MAX_LENGTH) {
+      if (clean.size >= CLEAN_MAX_ENTRIES) clean.clear();
+      clean.add(text);
+    }
+    return text;
+  }
   const parts: string[] = [];
   let kept = 0;
   for (let s = 0; s < spans.length; s += 2) {

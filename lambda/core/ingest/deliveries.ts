@@ -159,6 +159,29 @@ export function isSqsBatch(event: unknown): boolean {
   return records.length > 0 && records.every((record) => isObject(record) && record.eventSource === 'aws:sqs');
 }
 
+const EVENT_KINDS: Readonly<Record<string, string>> = {
+  's3-test-event': 'an S3 test event',
+  's3-notification': 'an S3 event notification',
+  sns: 'an SNS notification',
+  'cloudtrail-notification': "CloudTrail's delivery notification",
+  'eventbridge-object-created': 'an EventBridge "Object Created" event from S3',
+  sqs: 'an SQS batch',
+};
+
+/**
+ * What kind of Lambda event the document is when it names log files for the function to read
+ * (S3, SNS, SQS, EventBridge `Object Created`, CloudTrail's notification), in words; undefined
+ * for anything else, a CloudTrail record in an EventBridge envelope included.
+ */
+export function lambdaEventKind(doc: unknown): string | undefined {
+  if (isSqsBatch(doc)) return EVENT_KINDS.sqs;
+  try {
+    return EVENT_KINDS[unwrap(doc, [], 0).shape.split(' > ')[0]!];
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The deliveries an invocation's event holds: one per SQS message for an SQS batch (a message
  * that cannot be understood becomes a delivery with an `error`, so the others still go

@@ -32,6 +32,8 @@ export interface AnalyzeOptions {
   readonly maxAlerts?: number;
   /** @default MAX_ALERT_BYTES_PER_OBJECT */
   readonly maxAlertBytes?: number;
+  /** Documents people handle by hand: see ScanOptions.lenient. @default false */
+  readonly lenient?: boolean;
 }
 
 export interface AnalyzeResult {
@@ -96,7 +98,7 @@ export async function readLogStream(bytes: AsyncIterable<Uint8Array>, options: A
   const decodedBytes: DecodeProgress = { bytes: 0 };
   try {
     const decoded = decodeLogBytes(bytes, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES, decodedBytes);
-    for await (const record of scanWatchedRecords(decoded, stats)) {
+    for await (const record of scanWatchedRecords(decoded, stats, { lenient: options.lenient })) {
       const verdict = options.engine.evaluate(record);
       if (!verdict?.alert) continue;
       if (alerts.length + unbuilt.length >= maxAlerts) throw new TooManyAlertsError(`${maxAlerts.toLocaleString('en-US')} alerts`);

@@ -5,8 +5,27 @@
  * document shapes, and this file joins them: the ACM and ACM Private CA records of one file.
  */
 import type { CloudTrailRecord, ScanStats } from '../types';
-import { MAX_PARSED_VALUES, mayHoldTooManyValues, RecordSplitter, type Candidate } from './record-splitter';
-import { DocumentSizeError, escapeControlsInStrings, extractRecords, isWatchedRecord, LogFormatError, RecordSizeError, splitConcatenated, unwrapEnvelope } from './records';
+import { MAX_DOCUMENT_BYTES, MAX_PARSED_VALUES, mayHoldTooManyValues, RecordSplitter, type Candidate } from './record-splitter';
+import { describeShape, lambdaEventKind } from '../ingest/deliveries';
+import { describePosition, parseJsonText } from './json-text';
+import { DocumentSizeError, extractRecords, InvalidJsonError, isWatchedRecord, LambdaEventError, LogFormatError, NotCloudTrailError, RecordSizeError, unwrapEnvelope } from './records';
+import { ValueSequenceSplitter, type SequenceValue } from './value-sequence';
+
+/** How the bytes of one input are read. */
+export interface ScanOptions {
+  /**
+   * For documents people handle by hand (the CLI's `scan`): a `{"Records":[` document that the
+   * streaming splitter finds broken within its first MAX_DOCUMENT_BYTES is read again as JSON
+   * text, so raw line breaks pasted from AWS's documentation are repaired and any other problem
+   * is named by line and column; and a Lambda event (S3, SNS, SQS, EventBridge `Object Created`)
+   * is refused as one (LambdaEventError) rather than read as a log that holds nothing.
+   * Costs a copy of the first MAX_DOCUMENT_BYTES. @default false
+   */
+  readonly lenient?: boolean;
+}
+
+/** A `{"Records":[` input this small, that raised nothing, is checked for being a Lambda event (lenient only). */
+const EVENT_CHECK_BYTES = 256 * 1024;
 
 /**
  * The ACM and ACM Private CA records of one decompressed log file, in file order. Counts every
@@ -19,52 +38,140 @@ import { DocumentSizeError, escapeControlsInStrings, extractRecords, isWatchedRe
  * confirmed on the parsed object, so text inside other records never counts. Records are
  * yielded as they are found: when a later part of the file turns out to be invalid, this throws
  * after them, and the file must be treated as unreadable as a whole (as analyzeLogStream does).
- * Other shapes (a bare record, an EventBridge envelope) are parsed whole.
+ * Any other JSON text (a bare record, an EventBridge envelope, lookup-events output, JSON Lines
+ * or records written one after another) is read value by value as it streams (value-sequence.ts),
+ * each value parsed whole.
  */
 export async function* scanWatchedRecords(
   bytes: AsyncIterable<Uint8Array>,
   stats: ScanStats,
+  options: ScanOptions = {},
 ): AsyncGenerator<CloudTrailRecord> {
   const splitter = new RecordSplitter();
-  for await (const chunk of bytes) {
-    const { records, candidates } = splitter.write(chunk);
-    stats.records += records;
-    for (const candidate of candidates) {
-      if (!mayNameWatchedSource(candidate.bytes)) continue;
-      const record = unwrapEnvelope(parseCandidate(candidate));
-      if (isWatchedRecord(record)) {
-        stats.acmRecords += 1;
-        yield record;
-      }
-    }
-  }
-  const whole = splitter.end();
-  if (!whole) return;
-  if (mayHoldTooManyValues(whole)) throw new DocumentSizeError(MAX_PARSED_VALUES, 'values', 'whole');
-  const raw = whole.toString('utf8');
-  // Pasted documentation examples carry certificate bodies across lines: written as escapes, they parse.
-  const text = escapeControlsInStrings(raw) ?? raw;
-  let documents: unknown[];
+  const iterator = bytes[Symbol.asyncIterator]();
+  const kept = options.lenient ? new KeptBytes(MAX_DOCUMENT_BYTES) : undefined;
+  let yielded = 0;
   try {
-    documents = [JSON.parse(text)];
-  } catch (err) {
-    // JSON Lines, or records written one after another: each value is a document of its own.
-    const parts = splitConcatenated(text);
-    if (!parts) throw new LogFormatError(`not valid JSON${jsonErrorPosition(err)}`);
-    documents = parts.map((part, i) => {
-      try {
-        return JSON.parse(part);
-      } catch (partErr) {
-        throw new LogFormatError(`not valid JSON: value ${i + 1} of ${parts.length}${jsonErrorPosition(partErr)}`);
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      const chunk = next.value;
+      kept?.add(chunk);
+      const { records, candidates } = splitter.write(chunk);
+      const document = splitter.takeDocument();
+      if (document) {
+        yield* scanJsonText(document, iterator, stats, options, 0);
+        return;
       }
-    });
-  }
-  for (const record of documents.flatMap((document) => extractRecords(document))) {
-    stats.records += 1;
-    if (isWatchedRecord(record)) {
-      stats.acmRecords += 1;
-      yield record;
+      stats.records += records;
+      for (const candidate of candidates) {
+        if (!mayNameWatchedSource(candidate.bytes)) continue;
+        const record = unwrapEnvelope(parseCandidate(candidate));
+        if (isWatchedRecord(record)) {
+          stats.acmRecords += 1;
+          yielded += 1;
+          yield record;
+        }
+      }
     }
+    const whole = splitter.end();
+    if (whole) {
+      yield* scanJsonText([whole], undefined, stats, options, 0);
+      return;
+    }
+  } catch (err) {
+    // A pasted document, broken where the splitter reads it: read it again as text, skipping the records already given.
+    if (!(err instanceof InvalidJsonError) || !kept?.complete) throw err;
+    stats.records = 0;
+    stats.acmRecords = 0;
+    yield* scanJsonText(kept.take(), iterator, stats, options, yielded);
+    return;
+  }
+  if (kept?.complete && kept.bytes <= EVENT_CHECK_BYTES && stats.acmRecords === 0) refuseLambdaEvent(parsedOrUndefined(Buffer.concat(kept.take())));
+}
+
+/** Copies of the first bytes of an input, up to a cap; `complete` while they are all of it. */
+class KeptBytes {
+  private chunks: Buffer[] = [];
+  bytes = 0;
+  complete = true;
+
+  constructor(private readonly cap: number) {}
+
+  add(chunk: Uint8Array): void {
+    if (!this.complete) return;
+    this.bytes += chunk.length;
+    if (this.bytes > this.cap) {
+      this.complete = false;
+      this.chunks = [];
+      return;
+    }
+    // A copy: the producer may reuse its buffers once the chunk is handed on.
+    this.chunks.push(Buffer.from(chunk));
+  }
+
+  take(): Buffer[] {
+    const chunks = this.chunks;
+    this.chunks = [];
+    return chunks;
+  }
+}
+
+/**
+ * Reads JSON text value by value: `head`, then the rest of `rest`. The first `skip` watched
+ * records are counted but not yielded (they were, before a fallback from the splitter).
+ */
+async function* scanJsonText(
+  head: readonly Uint8Array[],
+  rest: AsyncIterator<Uint8Array> | undefined,
+  stats: ScanStats,
+  options: ScanOptions,
+  skip: number,
+): AsyncGenerator<CloudTrailRecord> {
+  const sequence = new ValueSequenceSplitter(MAX_DOCUMENT_BYTES);
+  let seen = 0;
+  function* recordsOf(values: readonly SequenceValue[]): Generator<CloudTrailRecord> {
+    for (const value of values) {
+      for (const record of recordsOfValue(value, stats, options)) {
+        stats.records += 1;
+        if (!isWatchedRecord(record)) continue;
+        stats.acmRecords += 1;
+        seen += 1;
+        if (seen > skip) yield record;
+      }
+    }
+  }
+  for (const chunk of head) yield* recordsOf(sequence.write(chunk));
+  if (rest) for (let next = await rest.next(); !next.done; next = await rest.next()) yield* recordsOf(sequence.write(next.value));
+  const { unclosed, values } = sequence.end();
+  // An unclosed value cannot parse: its parse says what is missing, and where.
+  if (unclosed) recordsOfValue(unclosed, stats, options);
+  if (unclosed || values === 0) throw new LogFormatError('not valid JSON: the text holds no complete JSON value');
+}
+
+/** The records of one top-level value; names its line when it is not CloudTrail (a later value of a sequence). */
+function recordsOfValue(value: SequenceValue, stats: ScanStats, options: ScanOptions): unknown[] {
+  if (mayHoldTooManyValues(value.bytes)) throw new DocumentSizeError(MAX_PARSED_VALUES, 'values', 'whole');
+  const parsed = parseJsonText(value.bytes.toString('utf8'), value.start);
+  if (parsed.repaired) stats.repaired = (stats.repaired ?? 0) + parsed.repaired;
+  if (value.index === 1 && options.lenient) refuseLambdaEvent(parsed.value);
+  try {
+    return extractRecords(parsed.value);
+  } catch (err) {
+    if (value.index === 1 || !(err instanceof NotCloudTrailError)) throw err;
+    throw new LogFormatError(`not a CloudTrail record: value ${value.index}, at ${describePosition(value.start)}, is ${describeShape(parsed.value)}`);
+  }
+}
+
+/** Throws LambdaEventError when the document is an event the function receives rather than a log. */
+function refuseLambdaEvent(document: unknown): void {
+  const kind = lambdaEventKind(document);
+  if (kind) throw new LambdaEventError(kind);
+}
+
+function parsedOrUndefined(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined;
   }
 }
 
@@ -83,15 +190,6 @@ function parseCandidate({ bytes, offset }: Candidate): unknown {
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch {
-    throw new LogFormatError(`not valid JSON: invalid record (the record starting at byte ${offset})`);
+    throw new InvalidJsonError(`not valid JSON: invalid record (the record starting at byte ${offset})`, offset);
   }
-}
-
-/**
- * Where JSON.parse failed, without its message: newer engines quote the surrounding input in the
- * message, and log contents must never reach an error.
- */
-export function jsonErrorPosition(err: unknown): string {
-  const match = /position (\d+)/.exec(String((err as Error)?.message));
-  return match ? ` (at character ${match[1]})` : '';
 }

@@ -6,7 +6,8 @@
  * and after the `Records` array.
  *
  * Anything that does not start as `{"Records":[` (a bare record, an EventBridge envelope, a
- * document with other keys first) is collected whole and returned by `end()` for a full parse.
+ * document with other keys first, JSON Lines) is handed over by `takeDocument()` as soon as that
+ * is known, or by `end()` when the input ends first, for the caller to read as JSON text.
  *
  * Bytes are held in three places only, each capped so that memory stays bounded whatever the
  * input: the parts of a record still open at the end of an input (MAX_RECORD_BYTES), a document
@@ -15,7 +16,7 @@
  * reaches one, without the rest being read. Whatever is parsed whole is first held to
  * MAX_PARSED_VALUES, since what JSON.parse builds can be 30 times the size of its input.
  */
-import { DocumentSizeError, LogFormatError, RecordSizeError } from './records';
+import { DocumentSizeError, InvalidJsonError, LogFormatError, RecordSizeError } from './records';
 import {
   CANDIDATE_FLAG, createKernel, ERROR, IN, IN_CAPACITY, IN_PADDING, KIND, MODE, STATUS, type Kernel,
 } from './record-splitter-kernel';
@@ -91,13 +92,13 @@ export function mayHoldTooManyValues(bytes: Uint8Array): boolean {
 const PREFIX_TOKENS = ['{', '"Records"', ':', '['].map((token) => Buffer.from(token));
 const isWhitespace = (byte: number): boolean => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 
-type State = 'prefix' | 'array' | 'tail' | 'tail-json' | 'document';
+type State = 'prefix' | 'array' | 'tail' | 'tail-json' | 'document' | 'taken';
 
 let spareKernel: Kernel | undefined;
 
 /** The file is not valid JSON; says where, never what (the bytes may be secrets). */
-export function invalidJson(reason: string, offset: number): LogFormatError {
-  return new LogFormatError(`not valid JSON: ${reason} (at byte ${offset})`);
+export function invalidJson(reason: string, offset: number): InvalidJsonError {
+  return new InvalidJsonError(`not valid JSON: ${reason} (at byte ${offset})`, offset);
 }
 
 export class RecordSplitter {
@@ -136,6 +137,20 @@ export class RecordSplitter {
   }
 
   /**
+   * When the input has turned out not to be a `{"Records":[` file, hands over the bytes held so
+   * far: the caller reads it, and the rest of the input, as JSON text (value-sequence.ts), and
+   * this splitter takes no more. Undefined otherwise.
+   */
+  takeDocument(): Uint8Array[] | undefined {
+    if (this.state !== 'document') return undefined;
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    this.state = 'taken';
+    return held;
+  }
+
+  /**
    * Ends the input. Returns the whole document when it was not a `{"Records":[...]}` file (the
    * caller parses it in full); throws LogFormatError when the file ended early or its end is invalid.
    */
@@ -145,6 +160,8 @@ export class RecordSplitter {
       case 'prefix':
       case 'document':
         return Buffer.concat(this.held);
+      case 'taken':
+        return undefined;
       case 'array':
         throw invalidJson('the document ends inside the Records array', this.offset);
       case 'tail':

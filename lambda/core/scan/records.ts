@@ -10,9 +10,28 @@ export class LogFormatError extends Error {
 
 /** Valid JSON that is not CloudTrail at all (an S3 event, a digest file, some other document). */
 export class NotCloudTrailError extends LogFormatError {
-  constructor() {
-    super('not a CloudTrail log: expected {"Records": [...]}, a CloudTrail record or an EventBridge "AWS API Call via CloudTrail" event');
+  constructor(message = 'not a CloudTrail log: expected {"Records": [...]}, a CloudTrail record or an EventBridge "AWS API Call via CloudTrail" event') {
+    super(message);
     this.name = 'NotCloudTrailError';
+  }
+}
+
+/** The bytes break JSON's syntax where a streaming reader found it: `offset` in the decompressed input. */
+export class InvalidJsonError extends LogFormatError {
+  constructor(message: string, readonly offset: number) {
+    super(message);
+    this.name = 'InvalidJsonError';
+  }
+}
+
+/**
+ * An event the function receives (an S3 notification, SNS, SQS, EventBridge `Object Created`)
+ * given where a CloudTrail log was expected: it names log files, it holds none of their records.
+ */
+export class LambdaEventError extends NotCloudTrailError {
+  constructor(readonly kind: string) {
+    super(`${kind}, which names log files for the function to read, not a CloudTrail log: run it with \`acm-sentinel invoke FILE\``);
+    this.name = 'LambdaEventError';
   }
 }
 
@@ -115,66 +134,4 @@ export function isWatchedRecord(record: unknown): record is CloudTrailRecord {
     WATCHED_EVENT_SOURCES.includes(record.eventSource) &&
     typeof record.eventName === 'string'
   );
-}
-
-/**
- * Splits text holding JSON values one after another (JSON Lines, or records simply written in a
- * row, as SIEM exports, Athena and `jq -c` produce) into the text of each top-level object or
- * array. Undefined when the text is not such a sequence (a value that is not an object or array
- * at the top level, or an unclosed one). One pass, linear in the text.
- */
-export function splitConcatenated(text: string): string[] | undefined {
-  const values: string[] = [];
-  let depth = 0;
-  let start = -1;
-  let inString = false;
-  for (let i = 0; i < text.length; i += 1) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i += 1;
-      else if (c === 0x22) inString = false;
-      continue;
-    }
-    if (c === 0x22) {
-      if (depth === 0) return undefined;
-      inString = true;
-    } else if (c === 0x7b || c === 0x5b) {
-      if (depth === 0) start = i;
-      depth += 1;
-    } else if (c === 0x7d || c === 0x5d) {
-      depth -= 1;
-      if (depth < 0) return undefined;
-      if (depth === 0) values.push(text.slice(start, i + 1));
-    } else if (depth === 0 && c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09 && c !== 0x2c) {
-      return undefined;
-    }
-  }
-  return depth === 0 && !inString && values.length > 1 ? values : undefined;
-}
-
-/**
- * `text` with raw line breaks and tabs inside string literals written as JSON escapes: AWS's
- * documentation prints certificate bodies across several lines, and people paste those examples
- * as they are. Undefined when there is nothing to repair. One pass, linear in the text.
- */
-export function escapeControlsInStrings(text: string): string | undefined {
-  let out = '';
-  let last = 0;
-  let inString = false;
-  let changed = false;
-  for (let i = 0; i < text.length; i += 1) {
-    const c = text.charCodeAt(i);
-    if (!inString) {
-      if (c === 0x22) inString = true;
-      continue;
-    }
-    if (c === 0x5c) i += 1;
-    else if (c === 0x22) inString = false;
-    else if (c < 0x20) {
-      out += `${text.slice(last, i)}${c === 0x0a ? '\\n' : c === 0x0d ? '\\r' : c === 0x09 ? '\\t' : `\\u${c.toString(16).padStart(4, '0')}`}`;
-      last = i + 1;
-      changed = true;
-    }
-  }
-  return changed ? out + text.slice(last) : undefined;
 }

@@ -1,0 +1,217 @@
+/**
+ * The CLI as a user meets it: the real `bin/acm-sentinel.js` process, its exit codes, what it
+ * prints on stdout and stderr, piped or on a terminal (FORCE_COLOR stands in for one).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { record, RECORDS_DIR, ROOT } from './support';
+
+const BIN = path.join(ROOT, 'bin', 'acm-sentinel.js');
+const EXAMPLES = path.join(__dirname, 'fixtures', 'aws-documentation-examples');
+const cache = mkdtempSync(path.join(tmpdir(), 'acm-sentinel-cli-process-'));
+const dir = mkdtempSync(path.join(tmpdir(), 'acm-sentinel-cli-inputs-'));
+const file = (name: string, content: Buffer | string) => {
+  const full = path.join(dir, name);
+  mkdirSync(path.dirname(full), { recursive: true });
+  writeFileSync(full, content);
+  return full;
+};
+
+/** Runs the CLI as a process; `env` adds to a clean colour setting (none forced, none refused). */
+function cli(args: string[], options: { input?: string | Buffer; env?: Record<string, string> } = {}) {
+  const env: Record<string, string | undefined> = { ...process.env, ACM_SENTINEL_CLI_CACHE: cache, FORCE_COLOR: undefined, NO_COLOR: undefined, ...options.env };
+  const { status, stdout, stderr } = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env, input: options.input ?? '' });
+  return { code: status, stdout, stderr };
+}
+
+const ESCAPE = '\u001b[';
+const jsonLines = (stdout: string) => stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { ruleId: string; eventId: string });
+
+describe('the twelve examples of the ACM CloudTrail documentation, pasted as printed', () => {
+  const examples = readdirSync(EXAMPLES).filter((name) => name.endsWith('.json')).sort();
+
+  it('are all here', () => {
+    expect(examples).toHaveLength(12);
+  });
+
+  const expected: Record<string, string[]> = {
+    'add-tags-to-certificate.json': ['acm-add-tags'],
+    'delete-certificate.json': ['acm-delete-certificate'],
+    'describe-certificate.json': [],
+    'export-certificate.json': ['acm-export-certificate'],
+    'get-certificate.json': [],
+    'import-certificate.json': ['acm-import-certificate'],
+    'list-certificates.json': [],
+    'list-tags-for-certificate.json': [],
+    'remove-tags-from-certificate.json': ['acm-remove-tags'],
+    'request-certificate.json': [],
+    'resend-validation-email.json': ['acm-resend-validation-email'],
+  };
+
+  it.each(Object.entries(expected))('%s gives its alert, or none for a call no rule watches, and exits 0', (name, rules) => {
+    const { code, stdout, stderr } = cli(['scan', path.join(EXAMPLES, name), '--format', 'json']);
+    expect({ code, rules: jsonLines(stdout).map((alert) => alert.ruleId) }).toEqual({ code: 0, rules });
+    expect(stderr).toContain('scanned 1 file: 1 record, 1 ACM record');
+  });
+
+  it('says when it repaired the certificate bodies printed across lines', () => {
+    const { stderr } = cli(['scan', path.join(EXAMPLES, 'export-certificate.json')]);
+    expect(stderr).toMatch(/^note: .*export-certificate\[?\.\]?json: read with 7 raw line breaks inside strings taken as \\n/m);
+  });
+
+  it('points at the missing comma of the one that is truly broken, by line and column, first problem first', () => {
+    const { code, stdout, stderr } = cli(['scan', path.join(EXAMPLES, 'export-certificate-eventbridge.json')]);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('not valid JSON at line 5, column 3: expected , or } after a value: is a comma missing at the end of the line before, or a string closed too early?');
+  });
+
+  it('names the next problem after each fix, in order, until it gives the critical alert', () => {
+    const printed = readFileSync(path.join(EXAMPLES, 'export-certificate-eventbridge.json'), 'utf8');
+    const rounds = [
+      // The comma after "id".
+      printed.replace('"12345678-1234-1234-1234-123456789012"\n', '"12345678-1234-1234-1234-123456789012",\n'),
+    ];
+    // The page closes the chain's string at the end of line 52 and prints its second certificate on a line of its own.
+    rounds.push(rounds[0]!.replace('-----END CERTIFICATE-----\\n"\n      -----BEGIN', '-----END CERTIFICATE-----\\n-----BEGIN'));
+    // The closing brace of the document.
+    rounds.push(`${rounds[1]!.trimEnd()}\n}\n`);
+    expect(cli(['scan', '-'], { input: rounds[0] }).stderr).toContain(
+      '<stdin>: not valid JSON at line 53, column 7: expected , or } after a value: is a comma missing at the end of the line before, or a string closed too early?',
+    );
+    expect(cli(['scan', '-'], { input: rounds[1] }).stderr).toContain(
+      '<stdin>: not valid JSON at line 60, column 2: the text ends before the document does: is a closing } or ] missing, or was the file cut short?',
+    );
+    const { code, stdout } = cli(['scan', '-', '--format', 'json'], { input: rounds[2] });
+    expect({ code, rules: jsonLines(stdout).map((alert) => alert.ruleId) }).toEqual({ code: 0, rules: ['acm-export-certificate'] });
+  });
+});
+
+describe('what scan reads', () => {
+  it('reads the output of aws cloudtrail lookup-events from standard input', () => {
+    const output = { Events: [{ EventId: 'lookup-1', EventName: 'DeleteCertificate', CloudTrailEvent: JSON.stringify(record({ eventID: 'lookup-1' })) }] };
+    const { code, stdout } = cli(['scan', '-', '--format', 'json'], { input: JSON.stringify(output, null, 4) });
+    expect({ code, ids: jsonLines(stdout).map((alert) => alert.eventId) }).toEqual({ code: 0, ids: ['lookup-1'] });
+  });
+
+  it('streams JSON Lines past the size of one document, and names the line of a broken record', () => {
+    // About 12 MB: more than the 8 MiB one document may take.
+    const lines = Array.from({ length: 10_000 }, (_, i) => JSON.stringify(record({ eventID: `line-${i + 1}`, eventSource: i % 2500 === 0 ? 'acm.amazonaws.com' : 'ec2.amazonaws.com', requestParameters: { pad: 'x'.repeat(1_100) } })));
+    const good = file('export.jsonl', `${lines.join('\n')}\n`);
+    const ok = cli(['scan', good, '--format', 'json']);
+    expect({ code: ok.code, ids: jsonLines(ok.stdout).map((alert) => alert.eventId) }).toEqual({ code: 0, ids: ['line-1', 'line-2501', 'line-5001', 'line-7501'] });
+    expect(ok.stderr).toContain('scanned 1 file: 10000 records, 4 ACM records');
+    lines[6000] = lines[6000]!.replace('"eventTime":', '"eventTime" ');
+    const bad = cli(['scan', file('broken.jsonl', `${lines.join('\n')}\n`), '--format', 'json']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/broken\[?\.\]?jsonl: not valid JSON at line 6001, column \d+: a value where , : } or ] was expected: is a comma or a colon missing before it\?/);
+    // What came before the break is still shown.
+    expect(jsonLines(bad.stdout).map((alert) => alert.eventId)).toEqual(['line-1', 'line-2501', 'line-5001']);
+  });
+
+  it('recognises files in a folder by their content, lists what it skipped with --verbose, and reads a digest named on the command line as a digest', () => {
+    file('exports/cloudtrail-export.log', `${JSON.stringify(record({ eventID: 'from-log-file' }))}\n`);
+    file('exports/compressed.data', gzipSync(JSON.stringify({ Records: [record({ eventID: 'from-gzip' })] })));
+    file('exports/notes.txt', 'not a log');
+    file('exports/empty.json', '');
+    const { code, stdout, stderr } = cli(['scan', path.join(dir, 'exports'), '--format', 'json', '--verbose']);
+    expect({ code, ids: jsonLines(stdout).map((alert) => alert.eventId).sort() }).toEqual({ code: 0, ids: ['from-gzip', 'from-log-file'] });
+    expect(stderr).toMatch(/skipped .*empty\[?\.\]?json: an empty file/);
+    expect(stderr).toMatch(/skipped .*notes\[?\.\]?txt: neither gzip nor JSON/);
+    expect(stderr).toContain('scanned 2 files: 2 records, 2 ACM records, 2 alerts (2 high); 2 skipped');
+    expect(cli(['scan', path.join(dir, 'exports'), '--format', 'json']).stderr).not.toContain('skipped ');
+
+    const digest = file('111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_20250314T100037Z.json.gz', gzipSync('{"digestStartTime":"2025-03-14T09:00:37Z","logFiles":[]}'));
+    const alone = cli(['scan', digest]);
+    expect(alone.code).toBe(1);
+    expect(alone.stderr).toMatch(/^skipped .*: a CloudTrail digest file, not a log file$/m);
+    expect(alone.stderr).toContain('error: no CloudTrail input');
+    expect(cli(['scan', digest, path.join(RECORDS_DIR, 'acm-delete-certificate.json')]).code).toBe(0);
+  });
+
+  it('says a scan found no CloudTrail input, and exits 1', () => {
+    mkdirSync(path.join(dir, 'nothing'), { recursive: true });
+    const empty = cli(['scan', path.join(dir, 'nothing')]);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toContain('error: no CloudTrail input: no file found there');
+    file('settings-only/cdk.context.json', JSON.stringify({ alertEmails: ['secops@example.com'] }));
+    const other = cli(['scan', path.join(dir, 'settings-only')]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain('error: no CloudTrail input: the file skipped is not a CloudTrail log (--verbose says why for each)');
+  });
+});
+
+describe('misuse', () => {
+  it.each([
+    ['s3-put.json', 'an S3 event notification'],
+    ['sns-s3-put.json', 'an SNS notification'],
+    ['sqs-mixed.json', 'an SQS batch'],
+    ['eventbridge-object-created.json', 'an EventBridge "Object Created" event from S3'],
+  ])('scan on the Lambda event %s says to use invoke and exits 1', (name, kind) => {
+    const { code, stderr } = cli(['scan', path.join(ROOT, 'events', name)]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`${kind}, which names log files for the function to read, not a CloudTrail log: run it with \`acm-sentinel invoke FILE\``);
+  });
+
+  it('invoke on a CloudTrail log says to use scan, and names the shape of an event it cannot use', () => {
+    const log = cli(['invoke', path.join(RECORDS_DIR, 'acm-delete-certificate.json')]);
+    expect(log.code).toBe(2);
+    expect(log.stderr).toContain('scan it with `acm-sentinel scan FILE`');
+    const other = cli(['invoke', file('foo.json', '{"foo":"bar"}')]);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain('an object with keys "foo"');
+  });
+});
+
+describe('help, version and usage errors', () => {
+  it('prints the version with --version, -V and version', () => {
+    const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V', 'version']) expect(cli([flag])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it('prints per-command help with options, environment, exit codes and examples', () => {
+    const { code, stdout } = cli(['scan', '--help']);
+    expect(code).toBe(0);
+    for (const part of ['--fail-on SEVERITY', '--verbose', 'NO_COLOR', 'Exit codes:', 'aws cloudtrail lookup-events']) expect(stdout).toContain(part);
+  });
+
+  it('answers a mistyped flag with one line that suggests the right one and points to --help', () => {
+    expect(cli(['scan', 'events', '--fail-of', 'high'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'error: unknown option --fail-of for scan; did you mean --fail-on?\nSee "acm-sentinel scan --help".\n',
+    });
+  });
+});
+
+describe('output on a terminal and in a pipe', () => {
+  const log = path.join(RECORDS_DIR, 'acm-export-certificate.hidden.json');
+
+  it('is plain text in a pipe, and no progress line reaches stderr', () => {
+    const { stdout, stderr } = cli(['scan', RECORDS_DIR]);
+    expect(stdout).toContain('CRITICAL acm-export-certificate');
+    expect(stdout + stderr).not.toContain(ESCAPE);
+    expect(stderr).not.toContain('\r');
+  });
+
+  it('colours severities with FORCE_COLOR, and never with NO_COLOR on its own', () => {
+    const forced = cli(['scan', log], { env: { FORCE_COLOR: '1' } });
+    expect(forced.stdout).toContain(`${ESCAPE}31m${ESCAPE}1mCRITICAL`);
+    expect(cli(['scan', log], { env: { NO_COLOR: '1' } }).stdout).not.toContain(ESCAPE);
+  });
+
+  it('never colours --format json, whatever is forced', () => {
+    const { stdout } = cli(['scan', log, '--format', 'json'], { env: { FORCE_COLOR: '1' } });
+    expect(stdout).not.toContain(ESCAPE);
+    expect(jsonLines(stdout).map((alert) => alert.ruleId)).toEqual(['acm-export-certificate']);
+  });
+
+  it('keeps a hostile file name inert however colour is set', () => {
+    const hostile = file(`evil\u001b[2J\u001b]8;;https://example.com\u0007name.json`, JSON.stringify({ Records: [record({ eventID: 'hostile-name' })] }));
+    const { stdout, stderr } = cli(['scan', hostile], { env: { FORCE_COLOR: '1' } });
+    expect(stdout + stderr).not.toMatch(/\u001b\[2J|\u001b\]8|\u0007/);
+  });
+});

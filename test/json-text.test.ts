@@ -1,0 +1,130 @@
+/**
+ * Documents people handle by hand: pasted documentation, JSON Lines exports, Lambda events given
+ * to scan. The scanner in lenient mode (the CLI's), and the JSON text helpers under it.
+ */
+import { escapeControlsInStrings, parseJsonText, positionOf } from '../lambda/core/scan/json-text';
+import { scanWatchedRecords } from '../lambda/core/scan/record-scanner';
+import { MAX_DOCUMENT_BYTES } from '../lambda/core/scan/record-splitter';
+import { InvalidJsonError, LambdaEventError, LogFormatError } from '../lambda/core/scan/records';
+import { ValueSequenceSplitter } from '../lambda/core/scan/value-sequence';
+import type { ScanStats } from '../lambda/core/types';
+import { chunked, record } from './support';
+
+async function scan(text: string | Buffer, options: { lenient?: boolean; size?: number } = {}) {
+  const stats: ScanStats = { records: 0, acmRecords: 0 };
+  const ids: string[] = [];
+  for await (const found of scanWatchedRecords(chunked(Buffer.from(text), options.size ?? 64 * 1024), stats, { lenient: options.lenient ?? true })) ids.push(String(found.eventID));
+  return { ids, stats };
+}
+
+const failure = (promise: Promise<unknown>) => promise.then(() => { throw new Error('expected a failure'); }, (err: Error) => err);
+
+/** A record as AWS's documentation prints it: its certificate body across raw lines. */
+const printed = (eventID: string) => JSON.stringify(record({ eventID, eventName: 'ImportCertificate', requestParameters: { certificate: 'BEGIN@@MIIB@@END' } }), null, 2).replace(/@@/g, '\n');
+
+describe('raw line breaks inside strings', () => {
+  it('are escaped, and each repair is remembered where it was', () => {
+    expect(escapeControlsInStrings('{"a":"x\ny\tz"}\n')).toEqual({ text: '{"a":"x\\ny\\tz"}\n', at: [7, 9], grew: [1, 1] });
+    expect(escapeControlsInStrings('{"a":"x"}\n')).toBeUndefined();
+    // A page that wrapped a printed \n after its backslash.
+    expect(JSON.parse(escapeControlsInStrings('{"a":"x\\\ny"}')!.text)).toEqual({ a: 'x\ny' });
+  });
+
+  it('do not move the line and column of a later problem', () => {
+    const text = '{\n  "a": "one\ntwo\u0001three",\n  "b": 1\n  "c": 2\n}';
+    expect(() => parseJsonText(text)).toThrow('not valid JSON at line 5, column 3: expected , or } after a value');
+  });
+
+  it('in a {"Records":[…]} document are repaired when lenient, and still refused, by byte, when not', async () => {
+    const document = `{"Records": [\n${JSON.stringify(record({ eventID: 'before' }))},\n${printed('pasted')}\n]}`;
+    expect(await scan(document)).toEqual({ ids: ['before', 'pasted'], stats: { records: 2, acmRecords: 2, repaired: 2 } });
+    const strict = await failure(scan(document, { lenient: false }));
+    expect(strict).toBeInstanceOf(InvalidJsonError);
+    expect(strict.message).toMatch(/^not valid JSON: control character where JSON allows none \(at byte \d+\)$/);
+  });
+
+  it('never give a record twice when the break comes after records already read, in any chunking', async () => {
+    const document = `{"Records":[${[1, 2, 3].map((i) => JSON.stringify(record({ eventID: `r${i}` }))).join(',')},${printed('r4')}]}`;
+    for (const size of [1, 7, 300, 100_000]) expect((await scan(document, { size })).ids).toEqual(['r1', 'r2', 'r3', 'r4']);
+  });
+
+  it('past the first 8 MiB of a {"Records":[…]} file are refused by byte, as the Lambda does', async () => {
+    const filler = JSON.stringify(record({ eventSource: 'ec2.amazonaws.com', requestParameters: { pad: 'x'.repeat(4_000) } }));
+    const many = Array.from({ length: Math.ceil(MAX_DOCUMENT_BYTES / filler.length) + 1 }, () => filler).join(',');
+    const err = await failure(scan(`{"Records":[${many},${printed('late')}]}`, { size: 1024 * 1024 }));
+    expect(err).toBeInstanceOf(InvalidJsonError);
+  });
+});
+
+describe('errors a person can find', () => {
+  it.each([
+    ['a missing comma', '{\n  "a": 1\n  "b": 2\n}', 'line 3, column 3: expected , or } after a value: is a comma missing at the end of the line before'],
+    ['a missing closing brace', '{\n  "a": {\n    "b": 1\n  }\n', 'line 4, column 3: the text ends before the document does: is a closing } or ] missing'],
+    ['a trailing comma', '{\n  "a": 1,\n}', 'line 3, column 1: expected a property name in double quotes: is there a comma before a closing } or ]'],
+    ['a misspelt literal', '{"a": tru}', 'in the value starting at line 1, column 1: an unexpected character: a misspelt true, false or null'],
+    ['an unclosed string', '{"a": "x}', 'line 1, column 9: the text ends before the document does'],
+  ])('names the line and column of %s, with a hint, and never the text', (_name, text, message) => {
+    expect(() => parseJsonText(text)).toThrow(message);
+  });
+
+  it('counts lines and columns from where a value starts in its input', () => {
+    expect(positionOf('ab\ncd', 4, { line: 10, column: 5 })).toEqual({ line: 11, column: 2 });
+    expect(positionOf('abcd', 2, { line: 10, column: 5 })).toEqual({ line: 10, column: 7 });
+  });
+});
+
+describe('JSON Lines and records written one after another', () => {
+  const lines = ['a', 'b', 'c'].map((id) => JSON.stringify(record({ eventID: id })));
+
+  it('split into the same values in any chunking, with the line each starts on', () => {
+    const text = Buffer.from(`\ufeff${lines[0]}\r\n\r\n${lines[1]}${lines[2]}\n`);
+    for (const size of [1, 2, 5, 64, text.length]) {
+      const splitter = new ValueSequenceSplitter(MAX_DOCUMENT_BYTES);
+      const values = [];
+      for (let i = 0; i < text.length; i += size) values.push(...splitter.write(text.subarray(i, i + size)));
+      expect(splitter.end()).toEqual({ values: 3 });
+      expect(values.map((value) => [value.bytes.toString(), value.start, value.index])).toEqual([
+        [lines[0], { line: 1, column: 1 }, 1],
+        [lines[1], { line: 3, column: 1 }, 2],
+        [lines[2], { line: 3, column: lines[1]!.length + 1 }, 3],
+      ]);
+    }
+  });
+
+  it('are read in memory that does not grow with the file: one value at a time, each under the document cap', async () => {
+    const big = JSON.stringify(record({ eventSource: 'ec2.amazonaws.com', requestParameters: { pad: 'x'.repeat(100_000) } }));
+    const text = `${Array.from({ length: 120 }, () => big).join('\n')}\n${lines[0]}\n`;
+    expect(text.length).toBeGreaterThan(MAX_DOCUMENT_BYTES);
+    expect(await scan(text, { lenient: false, size: 1024 * 1024 })).toEqual({ ids: ['a'], stats: { records: 121, acmRecords: 1 } });
+    const splitter = new ValueSequenceSplitter(1_000);
+    expect(() => splitter.write(Buffer.from(`{"a":"${'x'.repeat(1_000)}`))).toThrow(/reaches the limit of 1000 bytes/);
+  });
+
+  it('name the line of text that starts no value', async () => {
+    await expect(scan(`${lines[0]}\nwhat is this\n`)).rejects.toThrow('not valid JSON at line 2, column 1: text after value 1 that starts no other value');
+  });
+});
+
+describe('Lambda events given to scan', () => {
+  const s3Event = { Records: [{ eventVersion: '2.1', eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'trail' }, object: { key: 'AWSLogs/x.json.gz', size: 1 } } }] };
+
+  it('are refused as what they are when lenient, pretty-printed or not', async () => {
+    for (const text of [JSON.stringify(s3Event), JSON.stringify(s3Event, null, 2), JSON.stringify({ 'detail-type': 'Object Created', source: 'aws.s3', detail: { bucket: { name: 'b' }, object: { key: 'k' } } })]) {
+      const err = await failure(scan(text));
+      expect(err).toBeInstanceOf(LambdaEventError);
+      expect(err.message).toMatch(/^an? (S3 event notification|EventBridge "Object Created" event from S3), which names log files for the function to read, not a CloudTrail log: run it with `acm-sentinel invoke FILE`$/);
+    }
+  });
+
+  it('are not refused by the Lambda, which reads logs only, nor is a log that merely mentions aws:s3', async () => {
+    expect((await scan(JSON.stringify(s3Event), { lenient: false })).stats).toEqual({ records: 1, acmRecords: 0 });
+    const log = JSON.stringify({ Records: [record({ eventID: 'mentions', requestParameters: { eventSource: 'aws:s3', s3: {} } })] });
+    expect((await scan(log)).ids).toEqual(['mentions']);
+    const otherService = JSON.stringify({ Records: [record({ eventSource: 's3.amazonaws.com', eventName: 'PutObject' })] });
+    expect((await scan(otherService)).stats).toEqual({ records: 1, acmRecords: 0 });
+  });
+
+  it('is a LogFormatError, so a folder scan passes over it', () => {
+    expect(new LambdaEventError('an S3 event notification')).toBeInstanceOf(LogFormatError);
+  });
+});
