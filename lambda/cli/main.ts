@@ -65,7 +65,8 @@ Options:
   --config FILE           rule configuration
 
 Environment: POWERTOOLS_LOG_LEVEL (default SILENT) to see the handler's own log lines.
-Exit codes: 0 the handler succeeded on every event, 1 it failed (after printing why), 2 usage error.
+Exit codes: 0 the handler succeeded on every event, 1 it failed (after printing why), 2 usage error, or a
+file that is not an event the function takes (a CloudTrail log: use scan).
 
 Examples:
   acm-sentinel invoke events/s3-put.json
