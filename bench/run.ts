@@ -14,8 +14,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { build } from 'esbuild';
+import { BUNDLE_EXTERNAL_MODULES, BUNDLE_MAIN_FIELDS } from '../infra/bundle-options';
 import { digestOf, type CaseName, type CaseResult } from './child';
 import { generateFiles, GENERATOR_VERSION, type GeneratedFile } from './generate';
+import { canPin, pairedCost, processCost, type PairedCost, type ProcessRun } from './process-cost';
 
 const ROOT = path.join(__dirname, '..');
 const DATA = path.join(__dirname, 'data');
@@ -102,7 +104,9 @@ async function runCase(childJs: string, name: CaseName, file: string, preload?: 
 
 /** The scan CLI as a user runs it; peak RSS comes from a hook that reports it at exit. */
 async function runCli(hook: string, file: string): Promise<Run> {
-  const spawned = await run(['--require', hook, path.join(ROOT, 'bin', 'acm-sentinel.js'), 'scan', file, '--format', 'json']);
+  // A bundle of its own (beside the hook), so a bench never races another run building the shared one.
+  const env = { ...process.env, ACM_SENTINEL_CLI_CACHE: path.join(path.dirname(hook), 'cli') };
+  const spawned = await run(['--require', hook, path.join(ROOT, 'bin', 'acm-sentinel.js'), 'scan', file, '--format', 'json'], env);
   const rss = /@@bench-rss (\d+(?:\.\d+)?)/.exec(spawned.stderr);
   if (spawned.code !== 0) return { wallMs: NaN, maxRssMb: NaN, processMs: spawned.processMs, error: failure(spawned) };
   const alerts = spawned.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line));
@@ -143,7 +147,18 @@ async function lambdaBundle(work: string, reps: number): Promise<LambdaBundle> {
   const entry = path.join(ROOT, 'lambda', 'handler.ts');
   if (!existsSync(entry)) return { note: 'skipped: lambda/handler.ts does not exist yet' };
   const outfile = path.join(work, 'handler.js');
-  await build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', target: 'node20', minify: true, format: 'cjs', logLevel: 'silent' });
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    minify: true,
+    format: 'cjs',
+    mainFields: [...BUNDLE_MAIN_FIELDS],
+    external: [...BUNDLE_EXTERNAL_MODULES],
+    logLevel: 'silent',
+  });
   const script = 'const t=process.hrtime.bigint();require(process.argv[1]);process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))';
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
@@ -256,6 +271,24 @@ async function main(): Promise<void> {
       inLambda = { floor: summarize(floorRuns), scanner: summarize(scannerRuns) };
     }
 
+    // CPU seconds as well as wall time, whole processes, pinned to one CPU (as a function below
+    // 1,769 MB runs: gunzip cannot overlap the scan there) and not: floor and scan CLI in pairs.
+    const cost = processCost();
+    const cpuRows: Array<{ records: number; pinned: boolean; paired: PairedCost; naive: ProcessRun }> = [];
+    try {
+      for (const file of files.filter((f) => TARGET_SIZES.includes(f.records))) {
+        for (const pinned of canPin() ? [true, false] : [false]) {
+          process.stderr.write(`\rCPU seconds: ${fmt(file.records)} records, ${pinned ? 'one CPU' : 'all CPUs'}      `);
+          const paired = await pairedCost(cost, file.path, pinned, reps);
+          const naive = await cost.node([childJs, 'naive', file.path], pinned, QUIET_ENV);
+          cpuRows.push({ records: file.records, pinned, paired, naive });
+        }
+      }
+    } finally {
+      cost.dispose();
+    }
+    process.stderr.write('\n');
+
     const realtime = await realtimeLatency(3);
     const lookBack = await s3ScanRates([1, 16]);
 
@@ -324,6 +357,24 @@ async function main(): Promise<void> {
       if (naiveDigest) checks.push({ ok: big.cli.runs.every((r) => r.digest === naiveDigest), text: `${fmt(cliFile.records)} records: scan CLI alerts identical to the baseline's` });
     }
 
+    const seconds = (ms: number): string => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(3)} s` : '–');
+    const cpuLines = [
+      '| Records | CPUs | Floor wall | Floor CPU | Baseline wall | Baseline CPU | Scan wall | Scan CPU | Scan/floor wall | Scan/floor CPU | Scan peak RSS | Alerts |',
+      '|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---|',
+      ...cpuRows.map(({ records, pinned, paired: r, naive }) =>
+        `| ${fmt(records)} | ${pinned ? 'one (pinned)' : 'all'} | ${seconds(r.floor.wallMs)} | ${seconds(r.floor.cpuMs)} | ${naive.error ? naive.error : seconds(naive.wallMs)} | ${seconds(naive.cpuMs)} | ` +
+          `${seconds(r.scan.wallMs)} | ${seconds(r.scan.cpuMs)} | ${r.wallRatio.toFixed(2)}× | ${r.cpuRatio.toFixed(2)}× | ${fmt(r.scan.maxRssMb)} MB | ${r.error ?? r.scan.alerts} |`),
+    ];
+    if (!canPin()) cpuLines.push('', 'Pinned rows are missing: `taskset` (util-linux) is not available here.');
+    for (const { records, pinned, paired: r } of cpuRows) {
+      if (pinned) checks.push({ ok: r.cpuRatio <= 1.2, text: `${fmt(records)} records, one CPU: scan CLI CPU seconds ${r.cpuRatio.toFixed(2)}× the floor's (target ≤ 1.20×)` });
+      else checks.push({ ok: r.wallRatio <= 1.1, text: `${fmt(records)} records, all CPUs: scan CLI wall ${r.wallRatio.toFixed(2)}× the floor's (target ≤ 1.10×)` });
+    }
+    if (inLambda) {
+      const r = inLambda.scanner.wallMs / inLambda.floor.wallMs;
+      checks.push({ ok: r <= 1.2, text: `${fmt(cliFile.records)} records, in a process that loaded the Lambda bundle: scanner ${ratio(inLambda.scanner.wallMs, inLambda.floor.wallMs)} the floor (target ≤ 1.20×)` });
+    }
+
     const bundleLines = bundle.bytes === undefined
       ? [`- Lambda bundle: ${bundle.note}`]
       : [
@@ -346,6 +397,13 @@ async function main(): Promise<void> {
       ...lines,
       '',
       ...footnotes,
+      '',
+      '### CPU seconds, whole processes',
+      '',
+      'Floor: Node\'s streaming gunzip (1 MB reads, 1 MB chunks, output taken through `data` events and discarded) as a whole process; scan: `node bin/acm-sentinel.js scan FILE --format json`; baseline: gunzip, JSON.parse, filter, alerts (one run). ' +
+        `Floor and scan run in ${reps} pairs, alternating which goes first; medians, ratios are medians of the pairs' ratios. CPU is user + system time of the process (its worker threads included); one CPU is \`taskset -c 0\`, as a Lambda function below 1,769 MB has less than one vCPU.`,
+      '',
+      ...cpuLines,
       '',
       '### Targets',
       '',

@@ -85,8 +85,6 @@ export class SentinelFunction extends Construct {
       [ENV.ruleConfig]: JSON.stringify(props.ruleConfig),
       POWERTOOLS_SERVICE_NAME: SENTINEL_SERVICE_NAME,
       POWERTOOLS_LOG_LEVEL: 'INFO',
-      // Error stacks name lines of the TypeScript source rather than of the minified bundle.
-      NODE_OPTIONS: '--enable-source-maps',
       ...(props.maxDecompressedBytes !== undefined ? { [ENV.maxDecompressedBytes]: String(props.maxDecompressedBytes) } : {}),
       ...(props.dedupeTable ? { [ENV.dedupeTable]: props.dedupeTable.table.tableName } : {}),
       ...(props.trailSource.readerRoleArn ? { [ENV.logReaderRoleArn]: props.trailSource.readerRoleArn } : {}),

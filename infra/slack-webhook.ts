@@ -60,7 +60,6 @@ export class SlackWebhook extends Construct {
         // The secret's name, never its value: the URL is read at run time.
         [SLACK_WEBHOOK_SECRET_ENV]: props.secretName,
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
       },
       // SNS invokes asynchronously: a Slack outage is ridden out by Lambda's retries, and what
       // still fails joins the sentinel's failed events, whose queue is alarmed.

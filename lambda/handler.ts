@@ -44,11 +44,7 @@ function logFilesClient(config: Config): S3Client {
     ...(config.logBucketRegion ? { region: config.logBucketRegion } : {}),
     // Required only here: a function reading its own account's bucket never loads the credential providers.
     ...(config.logReaderRoleArn
-      ? {
-          credentials: (require('@aws-sdk/credential-providers') as typeof import('@aws-sdk/credential-providers')).fromTemporaryCredentials({
-            params: { RoleArn: config.logReaderRoleArn, RoleSessionName: 'acm-sentinel', DurationSeconds: 3600 },
-          }),
-        }
+      ? { credentials: (require('./adapters/log-reader-credentials') as typeof import('./adapters/log-reader-credentials')).logReaderCredentials(config.logReaderRoleArn) }
       : {}),
   });
 }

@@ -74,4 +74,18 @@ describe.each([
     expect(report.pluginReports.flatMap((r) => r.violations)).toEqual([]);
     expect(Object.values(template.Resources).some((r) => r.Metadata?.['cdk_nag'] !== undefined)).toBe(true);
   });
+
+  it('bundles each function into at most 600 KB (600,000 bytes) that loads with nothing beside it: what it leaves out is imported only later, if ever', () => {
+    const template = JSON.parse(fs.readFileSync(path.join(outdir, 'AcmSentinel.template.json'), 'utf8')) as TemplateJson;
+    const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Runtime === 'nodejs24.x');
+    for (const fn of functions) {
+      const bundle = path.join(outdir, String(fn.Metadata?.['aws:asset:path']), 'index.js');
+      expect(fs.statSync(bundle).size).toBeLessThanOrEqual(600_000);
+      const loaded = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(bundle)})`], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, AWS_REGION: 'eu-west-1', POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      });
+      expect({ status: loaded.status, stderr: loaded.stderr }).toEqual({ status: 0, stderr: '' });
+    }
+  });
 });

@@ -178,7 +178,6 @@ describe('the function', () => {
           ACM_SENTINEL_CONFIG: JSON.stringify(parseRuleConfig(undefined, 'defaults')),
           POWERTOOLS_SERVICE_NAME: 'acm-sentinel',
           POWERTOOLS_LOG_LEVEL: 'INFO',
-          NODE_OPTIONS: '--enable-source-maps',
           DEDUPE_TABLE_NAME: { Ref: Match.stringLikeRegexp('^DedupeTable') },
         }),
       },

@@ -313,7 +313,7 @@ describe('Slack through an incoming webhook (-c slackWebhookSecretName=...)', ()
   it('gives it the secret name, never a URL, in the variable the notifier reads', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('incoming webhook'),
-      Environment: { Variables: Match.exact({ SLACK_WEBHOOK_SECRET_ID: secretName, POWERTOOLS_LOG_LEVEL: 'INFO', NODE_OPTIONS: '--enable-source-maps' }) },
+      Environment: { Variables: Match.exact({ SLACK_WEBHOOK_SECRET_ID: secretName, POWERTOOLS_LOG_LEVEL: 'INFO' }) },
     });
     expect(SLACK_WEBHOOK_SECRET_ENV).toBe(SLACK_ENV.webhookSecretId);
   });
