@@ -2,6 +2,8 @@
  * The Lambda entry point: the only module that reads process.env, builds AWS SDK clients and
  * touches the Lambda context. Everything it does is in the core; this file wires the edge.
  */
+// First: its effect must come before any other module's code runs (see tiering.ts).
+import './tiering';
 import { createHash, randomUUID } from 'node:crypto';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';

@@ -1,3 +1,5 @@
+// First: its effect must come before any other module's code runs (see tiering.ts).
+import '../tiering';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
