@@ -3,7 +3,7 @@
  * prints on stdout and stderr, piped or on a terminal (FORCE_COLOR stands in for one).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -140,7 +140,69 @@ describe('what scan reads', () => {
     file('settings-only/cdk.context.json', JSON.stringify({ alertEmails: ['secops@example.com'] }));
     const other = cli(['scan', path.join(dir, 'settings-only')]);
     expect(other.code).toBe(1);
-    expect(other.stderr).toContain('error: no CloudTrail input: the file skipped is not a CloudTrail log (--verbose says why for each)');
+    expect(other.stderr).toContain('error: no CloudTrail input: nothing read was a CloudTrail log (1 skipped; --verbose says why for each)');
+  });
+});
+
+describe('inputs that fight back', () => {
+  const rec = (eventID: string) => JSON.stringify(record({ eventID }));
+
+  it('reports an entry it cannot read and still reads the rest of the folder', () => {
+    file('mixed/a.json', rec('before'));
+    file('mixed/z.json', rec('after'));
+    // A name that is not UTF-8: the folder lists it, but no path built from the listing reaches it.
+    writeFileSync(Buffer.concat([Buffer.from(path.join(dir, 'mixed', 'm')), Buffer.from([0xff]), Buffer.from('.json')]), rec('unnamed'));
+    const { code, stdout, stderr } = cli(['scan', path.join(dir, 'mixed'), '--format', 'json']);
+    expect(code).toBe(1);
+    expect(jsonLines(stdout).map((alert) => alert.eventId)).toEqual(['before', 'after']);
+    expect(stderr).toMatch(/^error: .*: no such file or folder \(ENOENT\)$/m);
+  });
+
+  it('visits each real folder once, however many links lead back to it', () => {
+    file('looped/r.json', rec('looped'));
+    for (const name of ['l1', 'l2', 'l3', 'l4', 'l5']) symlinkSync('.', path.join(dir, 'looped', name));
+    const { code, stdout, stderr } = cli(['scan', path.join(dir, 'looped'), '--format', 'json']);
+    expect({ code, ids: jsonLines(stdout).map((alert) => alert.eventId) }).toEqual({ code: 0, ids: ['looped'] });
+    expect(stderr).toContain('scanned 1 file: 1 record');
+  });
+
+  it('shows the records before a line that starts no value, then names that line', () => {
+    const { code, stdout, stderr } = cli(['scan', file('tail.jsonl', `${rec('t1')}\n${rec('t2')}\nnull\n`), '--format', 'json']);
+    expect({ code, ids: jsonLines(stdout).map((alert) => alert.eventId) }).toEqual({ code: 1, ids: ['t1', 't2'] });
+    expect(stderr).toMatch(/tail\[?\.\]?jsonl: not valid JSON at line 3, column 1: text after value 2 that starts no other value/);
+  });
+
+  it('exits 1 on empty standard input, so a failed fetch piped in never passes a CI gate', () => {
+    const { code, stderr } = cli(['scan', '-', '--fail-on', 'high'], { input: '' });
+    expect(code).toBe(1);
+    expect(stderr).toContain('skipped <stdin>: standard input was empty');
+    expect(stderr).toContain('error: no CloudTrail input');
+  });
+
+  it('reads a pipe or device named as a path, and an array of records', () => {
+    const single = file('single.json', rec('via-a-pipe'));
+    // Process substitution: the path names a pipe, whose size is 0 whatever it carries.
+    const piped = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" scan <(cat "${single}") --format json`], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ACM_SENTINEL_CLI_CACHE: cache } });
+    expect({ code: piped.status, ids: jsonLines(piped.stdout).map((alert) => alert.eventId) }).toEqual({ code: 0, ids: ['via-a-pipe'] });
+    const array = cli(['scan', file('array.json', `[${rec('a1')},${rec('a2')}]`), '--format', 'json']);
+    expect({ code: array.code, ids: jsonLines(array.stdout).map((alert) => alert.eventId) }).toEqual({ code: 0, ids: ['a1', 'a2'] });
+  });
+
+  it('names UTF-16 text as what it is, with the fix', () => {
+    const utf16 = file('powershell.json', Buffer.from(`\ufeff${JSON.stringify({ Records: [record()] })}`, 'utf16le'));
+    expect(cli(['scan', utf16]).stderr).toContain('not UTF-8: the text looks like UTF-16 (as Windows PowerShell writes with >); save it as UTF-8');
+  });
+
+  it('never quotes a broken configuration file, and names its line and column', () => {
+    const config = file('broken-config.json', '{\n  "rules": [SECRET-VALUE-123]\n}');
+    const { code, stderr } = cli(['scan', path.join(RECORDS_DIR, 'acm-delete-certificate.json'), '--config', config]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('broken-config.json: not valid JSON in the value starting at line 1, column 1: an unexpected character');
+    expect(stderr).not.toContain('SECRET');
+  });
+
+  it('prints a command\'s help for help COMMAND', () => {
+    expect(cli(['help', 'scan']).stdout).toBe(cli(['scan', '--help']).stdout);
   });
 });
 

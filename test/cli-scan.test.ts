@@ -126,7 +126,7 @@ describe('acm-sentinel scan', () => {
     const { code, stderr } = await run('scan', path.join(dir, 'only-events'), '--verbose');
     expect(code).toBe(1);
     expect(stderr).toMatch(/skipped .*settings\[?\.\]?json: not a CloudTrail log: expected/);
-    expect(stderr).toContain('error: no CloudTrail input: the file skipped is not a CloudTrail log; log files hold');
+    expect(stderr).toContain('error: no CloudTrail input: nothing read was a CloudTrail log (1 skipped); log files hold');
   });
 
   it('follows symbolic links inside folders, and stops at a link loop', async () => {

@@ -127,7 +127,8 @@ describe('every shape a log file\'s arrival takes', () => {
     ['a CloudTrail log file', { Records: [{ eventVersion: '1.09', eventSource: 'acm.amazonaws.com', eventName: 'ExportCertificate' }] }, /a CloudTrail log .*acm-sentinel scan FILE/],
     ['a real-time CloudTrail event without its record', { 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.acm' }, /"AWS API Call via CloudTrail" event without its CloudTrail record/],
     ['an SNS record whose message is not JSON', { Records: [{ EventSource: 'aws:sns', Sns: { Message: 'hello' } }] }, /SNS record 1: its Message is not JSON/],
-    ['a key name made of control characters, written as JSON escapes', { '\u001b[2J\n': 1 }, /keys "\\u001b\[2J\\n"\./],
+    ['a key name made of control characters, by its length only', { '\u001b[2J\n': 1 }, /keys a key of 5 characters\./],
+    ['a secret pasted as a key, by its length only', { 'password=Hunter2Hunter2': 1, sQj8GgUApB7xK2mN9pL4qR7tV0h5udVUoI: 2 }, /keys a key of 23 characters, a key of 34 characters\./],
   ])('refuses %s, naming what it saw', (_name, event, message) => {
     expect(() => deliveriesOf(event)).toThrow(message);
   });

@@ -2,7 +2,7 @@
  * Documents people handle by hand: pasted documentation, JSON Lines exports, Lambda events given
  * to scan. The scanner in lenient mode (the CLI's), and the JSON text helpers under it.
  */
-import { escapeControlsInStrings, parseJsonText, positionOf } from '../lambda/core/scan/json-text';
+import { escapeControlsInStrings, parseJsonText, positionOf } from '../lambda/core/json-text';
 import { scanWatchedRecords } from '../lambda/core/scan/record-scanner';
 import { MAX_DOCUMENT_BYTES } from '../lambda/core/scan/record-splitter';
 import { InvalidJsonError, LambdaEventError, LogFormatError } from '../lambda/core/scan/records';

@@ -94,6 +94,13 @@ describe('scanWatchedRecords', () => {
     for (const size of [1, 2, 3, 5, 7, 64]) expect(await scan(file, size)).toEqual({ records: [], stats: { records: 7, acmRecords: 0 } });
   });
 
+  it('reads past nesting deeper than the kernel types brackets, without leaving its memory', async () => {
+    // Three million levels in a record that is no candidate: deeper than bracket types are kept, and than the kernel's memory.
+    const depth = 3_000_000;
+    const file = `{"Records":[{"eventSource":"ec2.amazonaws.com","deep":${'['.repeat(depth)}${']'.repeat(depth)}},${JSON.stringify(exportCert)}]}`;
+    expect((await scan(file, 1024 * 1024)).stats).toEqual({ records: 2, acmRecords: 1 });
+  });
+
   it('accepts deep nesting, as JSON.parse does', async () => {
     const depth = 100_000;
     const file = `{"Records":[${JSON.stringify(exportCert).slice(0, -1)},"deep":${'['.repeat(depth)}${']'.repeat(depth)}}]}`;
@@ -215,15 +222,28 @@ describe('exports that are not one JSON document', () => {
   });
 
   it('reads the output of aws cloudtrail lookup-events, whose records are JSON strings', async () => {
-    const output = { Events: [{ EventId: 'e1', EventName: 'DeleteCertificate', CloudTrailEvent: JSON.stringify(rec('e1')) }, { EventId: 'e2', CloudTrailEvent: 'not json' }] };
-    expect((await scanText(JSON.stringify(output))).ids).toEqual(['e1']);
+    const output = { Events: [{ EventId: 'e1', EventName: 'DeleteCertificate', CloudTrailEvent: JSON.stringify(rec('e1')) }, { EventId: 'e2', CloudTrailEvent: JSON.stringify(JSON.stringify(rec('e2'))) }, { EventId: 'e3', CloudTrailEvent: rec('e3') }] };
+    expect((await scanText(JSON.stringify(output))).ids).toEqual(['e1', 'e2', 'e3']);
+    expect(await scanText(JSON.stringify({ Events: [] }))).toEqual({ ids: [], stats: { records: 0, acmRecords: 0 } });
+  });
+
+  it('gives the readable entries of lookup-events output, then names the unreadable ones by their place', async () => {
+    const ids: string[] = [];
+    const stats = { records: 0, acmRecords: 0 };
+    const output = { Events: [{ CloudTrailEvent: JSON.stringify(rec('good')) }, { CloudTrailEvent: '{"password":"SECRET-VALUE-1' }, { CloudTrailEvent: 123 }] };
+    const scanning = (async () => {
+      for await (const record of scanWatchedRecords((async function* () { yield Buffer.from(JSON.stringify(output)); })(), stats)) ids.push(String(record.eventID));
+    })();
+    await expect(scanning).rejects.toThrow(/^not a CloudTrail record: lookup-events entries 2, 3 of the value at line 1, column 1 have no CloudTrailEvent that reads as a record$/);
+    expect(ids).toEqual(['good']);
   });
 
   it('names the value that is broken in a sequence, and still refuses text that is no sequence', async () => {
     await expect(scanText(`${JSON.stringify(rec('ok'))}\n{"eventSource": tru}\n`)).rejects.toThrow(/^not valid JSON in the value starting at line 2, column 1: an unexpected character/);
     await expect(scanText(`${JSON.stringify(rec('ok'))}\n  {"eventSource": "x" "y"}\n`)).rejects.toThrow(/^not valid JSON at line 2, column 23: expected , or \} after a value/);
     await expect(scanText(`${JSON.stringify(rec('ok'))}\n{"settings": true}\n`)).rejects.toThrow(/^not a CloudTrail record: value 2, at line 2, column 1, is an object with keys "settings"$/);
-    await expect(scanText('{"a":1} trailing words')).rejects.toThrow(/not valid JSON/);
+    await expect(scanText('{"a":1} trailing words')).rejects.toThrow(/not a CloudTrail log/);
+    await expect(scanText(`${JSON.stringify(rec('ok'))} trailing words`)).rejects.toThrow(/^not valid JSON at line 1, column \d+: text after value 1 that starts no other value/);
   });
 });
 

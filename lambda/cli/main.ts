@@ -135,6 +135,10 @@ export async function main(argv: readonly string[], io: Output = processOutput):
     io.out(version());
     return 0;
   }
+  if (command === 'help' && rest[0] && COMMANDS[rest[0]]) {
+    io.out(COMMANDS[rest[0]]!.help);
+    return 0;
+  }
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     (command === undefined ? io.err : io.out)(USAGE);
     return command === undefined ? 2 : 0;

@@ -1,12 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { lstat, open, readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { skipReasonForKey } from '../core/ingest/s3-event';
 import { readLogStream, type PartialResult } from '../core/pipeline/analyze';
 import { plain } from '../core/render/untrusted';
 import { createRuleEngine } from '../core/rules/evaluate';
 import { INPUT_BATCH_BYTES } from '../core/scan/decode';
-import { DocumentSizeError, NotCloudTrailError } from '../core/scan/records';
+import { DocumentSizeError, NotCloudTrailError, NotJsonError } from '../core/scan/records';
 import type { Severity } from '../core/types';
 import { loadRuleConfigFile, parseFormat, UsageError, withFailOn } from './args';
 import { alertPrinter, countAlerts, plural, type Output } from './output';
@@ -27,43 +27,76 @@ export interface ScanOptions {
 /** Local files are read in pieces of gunzip's input batch, so each goes to it as it is, never joined with others first. */
 const READ_BYTES = INPUT_BATCH_BYTES;
 
-/** Symbolic links to folders followed this deep at most, so a link loop ends. */
-const MAX_LINK_DEPTH = 8;
-
-/** A file found in a folder or named on the command line; `skip` says why it is not read. */
+/** A file found in a folder or named on the command line; `skip` says why it is not read, `error` why it cannot be. */
 interface Found {
   readonly file: string;
   readonly named: boolean;
   readonly skip?: string;
+  readonly error?: string;
 }
 
-/** Files under `target`, recursively, in a stable order; a file named directly is always taken. */
-async function* filesUnder(target: string, named: boolean, depth = 0): AsyncGenerator<Found> {
+/** An operating-system error, in words, without Node's message (which repeats the path as it is). */
+function fsProblem(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const words: Record<string, string> = {
+    ENOENT: 'no such file or folder', EACCES: 'permission denied', EPERM: 'permission denied', ELOOP: 'a loop of symbolic links',
+    ENOTDIR: 'not a folder', EISDIR: 'a folder', EMFILE: 'too many open files', ENAMETOOLONG: 'the name is too long',
+  };
+  return code ? `${words[code] ?? 'cannot be read'} (${code})` : 'cannot be read';
+}
+
+/**
+ * Files under `target`, recursively, in a stable order; a file named directly is always taken.
+ * Each real folder is visited once (by device and inode), so links to folders, loops included,
+ * add nothing twice; an entry that cannot be read is reported and the walk goes on.
+ */
+async function* filesUnder(target: string, named: boolean, visited = new Set<string>()): AsyncGenerator<Found> {
   if (target === '-') {
     yield { file: '-', named: true };
     return;
   }
-  const info = await stat(target);
+  let info;
+  try {
+    info = await stat(target);
+  } catch (err) {
+    // In a folder, a link to nothing (or to itself) is passed over; anything else that cannot be read is reported.
+    const link = named ? false : await lstat(target).then((linked) => linked.isSymbolicLink(), () => false);
+    yield { file: target, named, ...(link ? { skip: `a symbolic link to nothing readable: ${fsProblem(err)}` } : { error: fsProblem(err) }) };
+    return;
+  }
   if (!info.isDirectory()) {
-    const skip = named ? (info.size === 0 ? 'an empty file' : undefined) : await notJson(target, info.size);
+    // Pipes and devices (`<(cat f)`, /dev/stdin) report no size: only a regular file can be empty.
+    if (!info.isFile()) {
+      yield { file: target, named, ...(named ? {} : { skip: 'not a regular file' }) };
+      return;
+    }
+    let skip: string | undefined;
+    try {
+      skip = info.size === 0 ? 'an empty file' : named ? undefined : await notJson(target);
+    } catch (err) {
+      yield { file: target, named, error: fsProblem(err) };
+      return;
+    }
     yield { file: target, named, ...(skip ? { skip } : {}) };
     return;
   }
-  const entries = (await readdir(target, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+  const id = `${info.dev}:${info.ino}`;
+  if (visited.has(id)) return;
+  visited.add(id);
+  let entries;
+  try {
+    entries = (await readdir(target, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+  } catch (err) {
+    yield { file: target, named, error: fsProblem(err) };
+    return;
+  }
   for (const entry of entries) {
-    if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
     const full = path.join(target, entry.name);
-    if (!entry.isSymbolicLink() && !entry.isDirectory()) {
-      if (entry.isFile()) yield* filesUnder(full, false, depth);
+    if (entry.name.startsWith('.') || entry.name === 'node_modules') {
+      yield { file: full, named: false, skip: entry.name === 'node_modules' ? 'node_modules is not searched' : 'a hidden name (starting with .)' };
       continue;
     }
-    // A symbolic link counts as what it points to (a synced bucket often links its folders); a dangling link is passed over.
-    const kind = entry.isDirectory() ? 'dir' : await stat(full).then((linked) => (linked.isDirectory() ? 'dir' : linked.isFile() ? 'file' : 'other'), () => 'other');
-    if (kind === 'file') yield* filesUnder(full, false, depth);
-    else if (kind === 'dir') {
-      if (entry.isSymbolicLink() && depth >= MAX_LINK_DEPTH) yield { file: full, named: false, skip: `a link more than ${MAX_LINK_DEPTH} links deep (a loop?)` };
-      else yield* filesUnder(full, false, depth + (entry.isSymbolicLink() ? 1 : 0));
-    }
+    yield* filesUnder(full, false, visited);
   }
 }
 
@@ -71,15 +104,14 @@ async function* filesUnder(target: string, named: boolean, depth = 0): AsyncGene
  * Why a file in a folder cannot be a log, by its first bytes: log files are gzip or JSON text
  * whatever they are named (exports come as .log, .txt, .jsonl). Undefined when it may be one.
  */
-async function notJson(file: string, size: number): Promise<string | undefined> {
-  if (size === 0) return 'an empty file';
+async function notJson(file: string): Promise<string | undefined> {
   const handle = await open(file, 'r');
   try {
     const { buffer, bytesRead } = await handle.read(Buffer.alloc(512), 0, 512, 0);
     const head = buffer.subarray(0, bytesRead);
     if (head[0] === 0x1f && head[1] === 0x8b) return undefined;
     const text = head.toString('latin1').replace(/^\xef\xbb\xbf/, '').trimStart();
-    if (text === '' && bytesRead < size) return undefined;
+    if (text === '' && bytesRead === 512) return undefined;
     return text.startsWith('{') || text.startsWith('[') ? undefined : 'neither gzip nor JSON';
   } finally {
     await handle.close();
@@ -130,48 +162,65 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
   };
   const progress = io.progress ? fileProgress(io.progress) : undefined;
 
+  if (options.paths.filter((target) => target === '-').length > 1) throw new UsageError('- (standard input) can be named once');
   for (const target of options.paths) {
     try {
       for await (const found of filesUnder(target, true)) {
-        // File names come from the folder (a synced bucket's keys): shown as one inert line.
+        // File names come from the folder (a synced bucket's keys): shown as one inert line; alerts carry the real path.
         const file = found.file === '-' ? '<stdin>' : plain(found.file);
+        if (found.error) {
+          fail(`${file}: ${found.error}`);
+          continue;
+        }
         const reason = found.skip ?? (found.file === '-' ? undefined : skipByName(found.file));
         if (reason) {
           skip(file, reason, found.named || options.verbose === true);
           continue;
         }
+        if (found.file === '-' && !options.stdin && process.stdin.isTTY) io.err('reading CloudTrail records from standard input; end with Ctrl-D');
         let result: PartialResult;
         try {
           const bytes = found.file === '-' ? (options.stdin ?? process.stdin) : createReadStream(found.file, { highWaterMark: READ_BYTES });
-          result = await readLogStream(progress ? progress.track(bytes, file, found.file) : bytes, { engine, name: file, lenient: true });
+          result = await readLogStream(progress ? progress.track(bytes, file, found.file) : bytes, {
+            engine, name: found.file === '-' ? '<stdin>' : found.file, lenient: true,
+            // A local scan has no function's memory to protect: alerts are printed as they are found, and any size is read.
+            maxDecompressedBytes: Number.POSITIVE_INFINITY,
+            onAlert: (alert) => {
+              progress?.clear();
+              printer.print(alert);
+            },
+          });
         } catch (err) {
-          fail(`${file}: ${(err as Error).message}`);
+          fail(`${file}: ${fsProblem(err)}`);
           continue;
         }
-        // Inside a folder, JSON that is not CloudTrail at all (an S3 event, a rendering, a large
-        // unrelated document) is passed over.
         const cause = result.error?.cause;
-        if (!found.named && result.alerts.length === 0 && (cause instanceof NotCloudTrailError || (cause instanceof DocumentSizeError && cause.part === 'whole'))) {
+        // Inside a folder, what is not CloudTrail at all (an S3 event, settings, a gzip of something else) is passed over.
+        if (!found.named && result.alerts.length === 0 && result.stats.acmRecords === 0 && (cause instanceof NotCloudTrailError || cause instanceof NotJsonError || (cause instanceof DocumentSizeError && cause.part === 'whole'))) {
           skip(file, cause.message, options.verbose === true);
           continue;
         }
-        if (!result.error) files += 1;
-        records += result.stats.records;
-        acmRecords += result.stats.acmRecords;
-        progress?.done(files, alerts.length + result.alerts.length);
+        if (result.empty) {
+          skip(file, found.file === '-' ? 'standard input was empty' : 'it holds nothing once decompressed', true);
+          continue;
+        }
+        if (!result.error) {
+          files += 1;
+          records += result.stats.records;
+          acmRecords += result.stats.acmRecords;
+        }
+        progress?.done(files, alerts.length);
         if (result.stats.repaired) {
           progress?.clear();
           io.err(`note: ${file}: read with ${plural(result.stats.repaired, 'raw line break')} inside strings taken as \\n, as AWS's documentation prints certificate bodies (JSON allows none)`);
         }
-        // A file that breaks part-way still shows what it held before the break.
-        if (result.alerts.length) progress?.clear();
-        result.alerts.forEach(printer.print);
-        if (result.error) fail(result.error.message);
+        // A file that breaks part-way has shown what it held before the break.
+        if (result.error) fail(`${file}: ${result.error.reason}`);
         if (result.unbuilt.length) fail(`${file}: ${plural(result.unbuilt.length, 'alert')} could not be built (${[...new Set(result.unbuilt)].join(', ')})`);
       }
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      fail(`${plain(target)}: ${code === 'ENOENT' ? 'no such file or folder' : ((err as Error).message ?? String(err))}`);
+      if (err instanceof UsageError) throw err;
+      fail(`${plain(target)}: ${fsProblem(err)}`);
     }
   }
   progress?.clear();
@@ -183,7 +232,7 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
   if (files === 0 && failures === 0) {
     io.err(
       skipped
-        ? `error: no CloudTrail input: ${skipped === 1 ? 'the file skipped is not' : `none of the ${skipped} files skipped is`} a CloudTrail log${unexplained ? ' (--verbose says why for each)' : ''}; log files hold {"Records":[…]}`
+        ? `error: no CloudTrail input: nothing read was a CloudTrail log (${skipped} skipped${unexplained ? '; --verbose says why for each' : ''}); log files hold {"Records":[…]}`
         : 'error: no CloudTrail input: no file found there; CloudTrail log files are named like 111122223333_CloudTrail_us-east-1_20250314T0905Z_….json.gz',
     );
     return 1;

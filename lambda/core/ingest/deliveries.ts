@@ -41,13 +41,23 @@ const recordsOf = (doc: Json): unknown[] => (Array.isArray(doc.Records) ? doc.Re
 /** Nesting deeper than this (SNS in SQS in SNS…) is not something AWS produces. */
 const MAX_WRAPPING = 4;
 
+/**
+ * A key as an error message may show it: a name like `Records` or `detail-type`. Anything else
+ * (long, digit-laden, with other characters) may be a secret pasted where a key goes, and is
+ * shown by its length only.
+ */
+function shownKey(key: string): string {
+  const digits = key.replace(/[^0-9]/g, '').length;
+  return /^[A-Za-z][A-Za-z0-9_-]{0,23}$/.test(key) && digits <= 3 ? `"${key}"` : `a key of ${key.length} characters`;
+}
+
 /** A short, inert description of a document for an error message: its kind and first few keys. */
 export function describeShape(doc: unknown): string {
   if (Array.isArray(doc)) return 'a JSON array';
   if (!isObject(doc)) return doc === null ? 'null' : `a JSON ${typeof doc}`;
   const keys = Object.keys(doc);
   if (keys.length === 0) return 'an empty JSON object';
-  const shown = keys.slice(0, 6).map((key) => JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key).replace(/[^\x20-\x7e]/g, '?'));
+  const shown = keys.slice(0, 6).map(shownKey);
   return `an object with keys ${shown.join(', ')}${keys.length > 6 ? `, … (${keys.length} in all)` : ''}`;
 }
 

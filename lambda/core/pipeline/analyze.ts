@@ -34,6 +34,12 @@ export interface AnalyzeOptions {
   readonly maxAlertBytes?: number;
   /** Documents people handle by hand: see ScanOptions.lenient. @default false */
   readonly lenient?: boolean;
+  /**
+   * Takes each alert as it is built, instead of the result holding them: memory then does not
+   * grow with the alerts, and the alert limits (held until the file ends) do not apply. The
+   * result's `alerts` stays empty. For the CLI, which prints them as they come.
+   */
+  readonly onAlert?: (alert: Alert) => void;
 }
 
 export interface AnalyzeResult {
@@ -68,9 +74,12 @@ function hintFor(err: unknown): string | undefined {
 /** Turns any failure while reading a log into an error that names the file and says what to do. */
 export function describeReadFailure(name: string, err: unknown): LogObjectReadError {
   const hint = hintFor(err);
-  const error = err as { name?: string; message?: string; $metadata?: unknown };
+  const error = err as { name?: string; message?: string; $metadata?: unknown; code?: string; syscall?: string };
   // AWS SDK errors carry their code in `name` ("NoSuchKey"); say it, since the message alone is vague.
-  const reason = error?.$metadata && error.name ? `${error.name}: ${error.message}` : (error?.message ?? String(err));
+  // An operating-system error is told by its code: its message repeats the path as it is, line breaks and all.
+  const reason = error?.$metadata && error.name
+    ? `${error.name}: ${error.message}`
+    : error?.syscall && error.code ? `the system cannot ${error.syscall} it (${error.code})` : (error?.message ?? String(err));
   const explained = `${reason}${hint ? ` (${hint})` : ''}`;
   return new LogObjectReadError(`${name}: ${explained}`, { cause: err, reason: explained });
 }
@@ -101,17 +110,22 @@ export async function readLogStream(bytes: AsyncIterable<Uint8Array>, options: A
     for await (const record of scanWatchedRecords(decoded, stats, { lenient: options.lenient })) {
       const verdict = options.engine.evaluate(record);
       if (!verdict?.alert) continue;
-      if (alerts.length + unbuilt.length >= maxAlerts) throw new TooManyAlertsError(`${maxAlerts.toLocaleString('en-US')} alerts`);
+      if (!options.onAlert && alerts.length + unbuilt.length >= maxAlerts) throw new TooManyAlertsError(`${maxAlerts.toLocaleString('en-US')} alerts`);
+      let alert: Alert;
       try {
-        const alert = buildAlert(record, verdict.rule, options.name);
-        alertBytes += Buffer.byteLength(JSON.stringify(alert));
-        if (alertBytes > maxAlertBytes) throw new TooManyAlertsError(`${(maxAlertBytes / 1024 ** 2).toLocaleString('en-US')} MiB of alerts`);
-        alerts.push(alert);
+        alert = buildAlert(record, verdict.rule, options.name);
       } catch (err) {
-        if (err instanceof TooManyAlertsError) throw err;
         // buildAlert is written not to throw on any record; should it, one record costs one alert, not the file.
         unbuilt.push((err as Error)?.name ?? 'Error');
+        continue;
       }
+      if (options.onAlert) {
+        options.onAlert(alert);
+        continue;
+      }
+      alertBytes += Buffer.byteLength(JSON.stringify(alert));
+      if (alertBytes > maxAlertBytes) throw new TooManyAlertsError(`${(maxAlertBytes / 1024 ** 2).toLocaleString('en-US')} MiB of alerts`);
+      alerts.push(alert);
     }
   } catch (err) {
     if (decodedBytes.bytes === 0 && err instanceof LogFormatError) return { stats, alerts, empty: true, unbuilt };

@@ -1,4 +1,5 @@
 import { ConfigError } from '../../errors';
+import { JsonTextError, parseJsonText } from '../json-text';
 import { SEVERITIES, type Severity } from '../types';
 import { DEFAULT_RULES } from './rule-pack';
 
@@ -142,9 +143,11 @@ export function parseRuleConfigText(text: string | undefined, source: string, kn
   if (text === undefined || text.trim() === '') return DEFAULT_RULE_CONFIG;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    // Line and column, never the engine's message, which quotes the text (a configuration may sit beside secrets).
+    parsed = parseJsonText(text).value;
   } catch (err) {
-    throw new ConfigError(`${source}: not valid JSON (${(err as Error).message}). Fix the JSON or leave it empty for the defaults.`, { cause: err });
+    if (!(err instanceof JsonTextError)) throw err;
+    throw new ConfigError(`${source}: ${err.message} Fix the JSON or leave it empty for the defaults.`);
   }
   return parseRuleConfig(parsed, source, knownRuleIds);
 }

@@ -7,8 +7,8 @@
 import type { CloudTrailRecord, ScanStats } from '../types';
 import { MAX_DOCUMENT_BYTES, MAX_PARSED_VALUES, mayHoldTooManyValues, RecordSplitter, type Candidate } from './record-splitter';
 import { describeShape, lambdaEventKind } from '../ingest/deliveries';
-import { describePosition, parseJsonText } from './json-text';
-import { DocumentSizeError, extractRecords, InvalidJsonError, isWatchedRecord, LambdaEventError, LogFormatError, NotCloudTrailError, RecordSizeError, unwrapEnvelope } from './records';
+import { describePosition, JsonTextError, parseJsonText } from '../json-text';
+import { DocumentSizeError, extractRecords, InvalidJsonError, isWatchedRecord, LambdaEventError, LogFormatError, NotCloudTrailError, RecordSizeError, UnreadableEntry, unwrapEnvelope } from './records';
 import { ValueSequenceSplitter, type SequenceValue } from './value-sequence';
 
 /** How the bytes of one input are read. */
@@ -130,12 +130,24 @@ async function* scanJsonText(
   let seen = 0;
   function* recordsOf(values: readonly SequenceValue[]): Generator<CloudTrailRecord> {
     for (const value of values) {
+      const unreadable: number[] = [];
       for (const record of recordsOfValue(value, stats, options)) {
+        if (record instanceof UnreadableEntry) {
+          unreadable.push(record.index);
+          continue;
+        }
         stats.records += 1;
         if (!isWatchedRecord(record)) continue;
         stats.acmRecords += 1;
         seen += 1;
         if (seen > skip) yield record;
+      }
+      // The readable entries have been given; the others are named, so the input counts as unreadable.
+      if (unreadable.length) {
+        throw new LogFormatError(
+          `not a CloudTrail record: lookup-events ${unreadable.length === 1 ? 'entry' : 'entries'} ${unreadable.slice(0, 5).join(', ')}${unreadable.length > 5 ? `, … (${unreadable.length} in all)` : ''} ` +
+            'of the value at ' + `${describePosition(value.start)} ${unreadable.length === 1 ? 'has' : 'have'} no CloudTrailEvent that reads as a record`,
+        );
       }
     }
   }
@@ -150,7 +162,12 @@ async function* scanJsonText(
 /** The records of one top-level value; names its line when it is not CloudTrail (a later value of a sequence). */
 function recordsOfValue(value: SequenceValue, stats: ScanStats, options: ScanOptions): unknown[] {
   if (mayHoldTooManyValues(value.bytes)) throw new DocumentSizeError(MAX_PARSED_VALUES, 'values', 'whole');
-  const parsed = parseJsonText(value.bytes.toString('utf8'), value.start);
+  let parsed;
+  try {
+    parsed = parseJsonText(value.bytes.toString('utf8'), value.start);
+  } catch (err) {
+    throw err instanceof JsonTextError ? new LogFormatError(err.message) : err;
+  }
   if (parsed.repaired) stats.repaired = (stats.repaired ?? 0) + parsed.repaired;
   if (value.index === 1 && options.lenient) refuseLambdaEvent(parsed.value);
   try {

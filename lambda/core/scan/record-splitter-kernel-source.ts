@@ -231,8 +231,10 @@ function buildScan(): { locals: ValType[]; body: Code; constants: Uint8Array } {
             gset(G.depth, i32.add(gget(G.depth), c32(1))),
             if_(i32.lt_u(gget(G.depth), c32(TYPED_DEPTH)), i32.store8(gget(G.depth), get(c), STACK)),
           ], [
-            // `}` is `{` + 2 and `]` is `[` + 2.
-            if_(i32.and(i32.lt_u(gget(G.depth), c32(TYPED_DEPTH)), i32.ne(get(c), i32.add(i32.load8_u(gget(G.depth), STACK), c32(2)))),
+            // `}` is `{` + 2 and `]` is `[` + 2. Both operands of i32.and run: past the typed depth the
+            // load reads slot 0, so however deep the nesting, no load leaves the kernel's memory.
+            if_(i32.and(i32.lt_u(gget(G.depth), c32(TYPED_DEPTH)),
+              i32.ne(get(c), i32.add(i32.load8_u(i32.select(gget(G.depth), c32(0), i32.lt_u(gget(G.depth), c32(TYPED_DEPTH))), STACK), c32(2)))),
               fail(get(i), c32(ERROR.mismatch))),
             gset(G.depth, i32.sub(gget(G.depth), c32(1))),
             if_(i32.eqz(gget(G.depth)), [

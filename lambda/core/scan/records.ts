@@ -16,6 +16,14 @@ export class NotCloudTrailError extends LogFormatError {
   }
 }
 
+/** The text is not JSON at all where it starts (a README, a binary, a gzip of something else), or not in UTF-8. */
+export class NotJsonError extends LogFormatError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotJsonError';
+  }
+}
+
 /** The bytes break JSON's syntax where a streaming reader found it: `offset` in the decompressed input. */
 export class InvalidJsonError extends LogFormatError {
   constructor(message: string, readonly offset: number) {
@@ -100,26 +108,47 @@ export function unwrapEnvelope(value: unknown): unknown {
   return value;
 }
 
-/** The record inside one entry of `aws cloudtrail lookup-events` output: `CloudTrailEvent` is the record as a JSON string. */
-function lookupEventRecord(entry: unknown): unknown {
-  if (!isObject(entry) || typeof entry.CloudTrailEvent !== 'string') return entry;
-  try {
-    return JSON.parse(entry.CloudTrailEvent);
-  } catch {
-    return undefined;
-  }
+/** An entry of `lookup-events` output whose record cannot be read; the reader names it by its place (1-based), never by its contents. */
+export class UnreadableEntry {
+  constructor(readonly index: number) {}
 }
+
+/**
+ * The record inside one entry of `aws cloudtrail lookup-events` output: `CloudTrailEvent` is the
+ * record as a JSON string (as `jq` may leave it, an object, or a string encoded twice).
+ */
+function lookupEventRecord(entry: unknown, index: number): unknown {
+  let event = isObject(entry) ? entry.CloudTrailEvent : undefined;
+  for (let decoded = 0; typeof event === 'string' && decoded < 2; decoded += 1) {
+    try {
+      event = JSON.parse(event);
+    } catch {
+      event = undefined;
+    }
+  }
+  return isObject(event) ? event : new UnreadableEntry(index + 1);
+}
+
+const isLookupEvents = (document: Record<string, unknown>): boolean =>
+  Array.isArray(document.Events) && (document.Events.length === 0 ? Object.keys(document).every((key) => key === 'Events' || key === 'NextToken') : document.Events.some((entry) => isObject(entry) && 'CloudTrailEvent' in entry));
+
+/** A CloudTrail digest file: hashes of the log files of an hour, signed; no records. */
+const isDigest = (document: Record<string, unknown>): boolean => 'digestStartTime' in document && 'logFiles' in document;
 
 /**
  * The records of one parsed log document, in any of the shapes users meet: a CloudTrail log
  * file (`{"Records": [...]}`), `aws cloudtrail lookup-events` output (`{"Events": [{"CloudTrailEvent":
- * "<JSON>"}]}`), a bare record, or records wrapped in EventBridge envelopes (alone or inside
- * `Records`). Entries that are not objects are dropped.
+ * "<JSON>"}]}`), a bare record, records wrapped in EventBridge envelopes (alone or inside
+ * `Records`), or an array of records (`jq -s`). Entries of `Records` that are not objects are
+ * dropped; an unreadable lookup-events entry is an UnreadableEntry in its place.
  */
 export function extractRecords(document: unknown): unknown[] {
   if (isObject(document) && Array.isArray(document.Records)) return document.Records.map(unwrapEnvelope);
-  if (isObject(document) && Array.isArray(document.Events) && document.Events.some((entry) => isObject(entry) && 'CloudTrailEvent' in entry)) {
-    return document.Events.map(lookupEventRecord);
+  if (isObject(document) && isLookupEvents(document)) return (document.Events as unknown[]).map(lookupEventRecord);
+  if (isObject(document) && isDigest(document)) throw new NotCloudTrailError('a CloudTrail digest file, not a log file');
+  if (Array.isArray(document) && document.length > 0) {
+    const records = document.map(unwrapEnvelope);
+    if (records.every((record) => isObject(record) && typeof record.eventSource === 'string')) return records;
   }
   const single = unwrapEnvelope(document);
   if (isObject(single) && typeof single.eventSource === 'string') return [single];

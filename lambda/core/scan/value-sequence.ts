@@ -8,8 +8,8 @@
  * Strings and brackets are followed without validating anything else: each value is then parsed
  * whole (json-text.ts), which finds whatever is wrong inside it.
  */
-import { describePosition, type TextPosition } from './json-text';
-import { DocumentSizeError, LogFormatError } from './records';
+import { describePosition, type TextPosition } from '../json-text';
+import { DocumentSizeError, LogFormatError, NotJsonError } from './records';
 
 /** One complete top-level value: its bytes, where it starts, and which value of the input it is (1-based). */
 export interface SequenceValue {
@@ -34,6 +34,8 @@ export class ValueSequenceSplitter {
   /** Offset of the next byte, and of the first byte of the current line, for columns. */
   private offset = 0;
   private lineStart = 0;
+  /** Why the input failed, thrown by the next call. */
+  private failed: LogFormatError | undefined;
   /** How much of a byte-order mark has been seen at the start, or -1 once past it. */
   private bom = 0;
 
@@ -42,9 +44,18 @@ export class ValueSequenceSplitter {
    */
   constructor(private readonly maxValueBytes: number) {}
 
-  /** Takes the next bytes, in any chunking; returns the values they complete, in order. */
+  /**
+   * Takes the next bytes, in any chunking; returns the values they complete, in order. Text that
+   * starts no value fails the input: the values before it are returned, and the error is thrown
+   * by the next call (or by `end`).
+   */
   write(chunk: Uint8Array): SequenceValue[] {
+    if (this.failed) throw this.failed;
     const out: SequenceValue[] = [];
+    if (this.offset === 0 && chunk.length >= 2 && (chunk[0] === 0 || chunk[1] === 0)) {
+      this.failed = this.notAValue(chunk, 0);
+      return out;
+    }
     let from = this.depth > 0 ? 0 : -1;
     for (let i = 0; i < chunk.length; i += 1) {
       const byte = chunk[i]!;
@@ -75,12 +86,9 @@ export class ValueSequenceSplitter {
       }
       if (isWhitespace(byte) || (byte === 0x2c && this.values > 0)) continue;
       if (byte !== 0x7b && byte !== 0x5b) {
-        const where = describePosition(this.positionAt(i));
-        throw new LogFormatError(
-          this.values === 0
-            ? `not valid JSON at ${where}: expected { or [ (CloudTrail logs, records and exports are JSON objects)`
-            : `not valid JSON at ${where}: text after value ${this.values} that starts no other value (each record or document must be a JSON object)`,
-        );
+        // The values this input completed are handed over first; the error comes with the next call.
+        this.failed = this.notAValue(chunk, i);
+        return out;
       }
       this.depth = 1;
       this.openStart = this.positionAt(i);
@@ -104,10 +112,22 @@ export class ValueSequenceSplitter {
    * wrong with it (it cannot be complete), and the count of values.
    */
   end(): { unclosed?: SequenceValue; values: number } {
+    if (this.failed) throw this.failed;
     if (this.depth === 0) return { values: this.values };
     const unclosed = { bytes: Buffer.concat(this.open), start: this.openStart, index: this.values + 1 };
     this.open = [];
     return { unclosed, values: this.values };
+  }
+
+  private notAValue(chunk: Uint8Array, i: number): LogFormatError {
+    const where = describePosition(this.positionAt(i));
+    if (this.values > 0) return new LogFormatError(`not valid JSON at ${where}: text after value ${this.values} that starts no other value (each record or document must be a JSON object)`);
+    // UTF-16, as Windows PowerShell's > writes: a byte-order mark, or a zero byte beside each ASCII character.
+    const start = this.offset + i;
+    if (start <= 1 && ((chunk[i] === 0xff && chunk[i + 1] === 0xfe) || (chunk[i] === 0xfe && chunk[i + 1] === 0xff) || chunk[i] === 0 || chunk[i + 1] === 0)) {
+      return new NotJsonError('not UTF-8: the text looks like UTF-16 (as Windows PowerShell writes with >); save it as UTF-8, e.g. with Out-File -Encoding utf8');
+    }
+    return new NotJsonError(`not valid JSON at ${where}: expected { or [ (CloudTrail logs, records and exports are JSON objects)`);
   }
 
   private close(last: Uint8Array): SequenceValue {

@@ -1,11 +1,17 @@
 /**
- * JSON text as people handle it: documents pasted from AWS's documentation, exports written by
+ * JSON text as people handle it (log documents given to scan, rule configuration files): documents pasted from AWS's documentation, exports written by
  * other tools, files edited by hand. Parses one value with the only repair that is unambiguous
  * (raw line breaks and tabs inside strings, which AWS prints inside certificate bodies, written
  * as escapes) and, when the text is still not JSON, says where the first problem is as a line
  * and column, with a hint for its usual cause. Never quotes the text: it may hold secrets.
  */
-import { LogFormatError } from './records';
+/** Text that is not JSON, with where and why, never what. */
+export class JsonTextError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JsonTextError';
+  }
+}
 
 /** Where in a text: 1-based line and column (characters, as an editor counts them). */
 export interface TextPosition {
@@ -13,7 +19,7 @@ export interface TextPosition {
   readonly column: number;
 }
 
-/** A value parsed from text, and how many raw control characters inside its strings were escaped to read it. */
+/** A value parsed from text, and how many raw line breaks (CR LF counted once), tabs and other control characters inside its strings were escaped to read it. */
 export interface ParsedText {
   readonly value: unknown;
   readonly repaired: number;
@@ -105,23 +111,23 @@ function explain(message: string, atEnd: boolean): string {
 
 /**
  * Parses one JSON value from `text`, repairing raw line breaks inside strings. Throws
- * LogFormatError naming the line and column of the first problem (relative to `start`, where
+ * JsonTextError naming the line and column of the first problem (relative to `start`, where
  * the text begins in its input) and a hint.
  */
 export function parseJsonText(text: string, start?: TextPosition): ParsedText {
   const repair = escapeControlsInStrings(text);
   try {
-    return { value: JSON.parse(repair?.text ?? text), repaired: repair?.at.length ?? 0 };
+    return { value: JSON.parse(repair?.text ?? text), repaired: repair ? repair.at.filter((at) => !(text.charCodeAt(at) === 0x0d && text.charCodeAt(at + 1) === 0x0a)).length : 0 };
   } catch (err) {
     const message = String((err as Error)?.message);
     const match = /position (\d+)/.exec(message);
     // Some of the engine's messages give no position (an unexpected token): then the value's start is named.
-    if (!match) throw new LogFormatError(`not valid JSON in the value starting at ${describePosition(start ?? { line: 1, column: 1 })}: ${explain(message, false)}`);
+    if (!match) throw new JsonTextError(`not valid JSON in the value starting at ${describePosition(start ?? { line: 1, column: 1 })}: ${explain(message, false)}`);
     const index = repair ? originalIndex(Number(match[1]), repair) : Number(match[1]);
     const atEnd = index >= text.trimEnd().length;
     // At the end, the place to look is the last line with something on it.
     const where = positionOf(text, atEnd ? Math.max(text.trimEnd().length - 1, 0) : index, start);
-    throw new LogFormatError(`not valid JSON at ${describePosition(where)}: ${explain(message, atEnd)}`);
+    throw new JsonTextError(`not valid JSON at ${describePosition(where)}: ${explain(message, atEnd)}`);
   }
 }
 
