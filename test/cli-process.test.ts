@@ -97,6 +97,19 @@ describe('what scan reads', () => {
     expect({ code, ids: jsonLines(stdout).map((alert) => alert.eventId) }).toEqual({ code: 0, ids: ['lookup-1'] });
   });
 
+  it('streams lookup-events output past the size of one document, as the AWS CLI prints it when it pages through months', () => {
+    const events = Array.from({ length: 5_000 }, (_, i) => {
+      const acm = i % 1_000 === 0;
+      const one = record({ eventID: `lookup-${i + 1}`, eventSource: acm ? 'acm.amazonaws.com' : 'ec2.amazonaws.com', requestParameters: { pad: 'x'.repeat(1_500) } });
+      return { EventId: one.eventID, EventName: one.eventName, ReadOnly: 'false', EventTime: '2025-03-14T09:00:00+00:00', EventSource: one.eventSource, Resources: [], CloudTrailEvent: JSON.stringify(one) };
+    });
+    const output = JSON.stringify({ Events: events, NextToken: 'eyJ0b2tlbiI6IDF9' }, null, 4);
+    expect(output.length).toBeGreaterThan(8 * 1024 * 1024);
+    const { code, stdout, stderr } = cli(['scan', file('lookup-months.json', output), '--format', 'json']);
+    expect({ code, ids: jsonLines(stdout).map((alert) => alert.eventId) }).toEqual({ code: 0, ids: ['lookup-1', 'lookup-1001', 'lookup-2001', 'lookup-3001', 'lookup-4001'] });
+    expect(stderr).toContain('scanned 1 file: 5000 records, 5 ACM records');
+  });
+
   it('streams JSON Lines past the size of one document, and names the line of a broken record', () => {
     // About 12 MB: more than the 8 MiB one document may take.
     const lines = Array.from({ length: 10_000 }, (_, i) => JSON.stringify(record({ eventID: `line-${i + 1}`, eventSource: i % 2500 === 0 ? 'acm.amazonaws.com' : 'ec2.amazonaws.com', requestParameters: { pad: 'x'.repeat(1_100) } })));

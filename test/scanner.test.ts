@@ -227,15 +227,21 @@ describe('exports that are not one JSON document', () => {
     expect(await scanText(JSON.stringify({ Events: [] }))).toEqual({ ids: [], stats: { records: 0, acmRecords: 0 } });
   });
 
-  it('gives the readable entries of lookup-events output, then names the unreadable ones by their place', async () => {
-    const ids: string[] = [];
-    const stats = { records: 0, acmRecords: 0 };
-    const output = { Events: [{ CloudTrailEvent: JSON.stringify(rec('good')) }, { CloudTrailEvent: '{"password":"SECRET-VALUE-1' }, { CloudTrailEvent: 123 }] };
-    const scanning = (async () => {
-      for await (const record of scanWatchedRecords((async function* () { yield Buffer.from(JSON.stringify(output)); })(), stats)) ids.push(String(record.eventID));
-    })();
-    await expect(scanning).rejects.toThrow(/^not a CloudTrail record: lookup-events entries 2, 3 of the value at line 1, column 1 have no CloudTrailEvent that reads as a record$/);
-    expect(ids).toEqual(['good']);
+  it('gives the readable entries of lookup-events output, then names an unreadable one that may be ACM by its place', async () => {
+    const output = { Events: [{ CloudTrailEvent: JSON.stringify(rec('good')) }, { CloudTrailEvent: '{"eventSource":"acm.amazonaws.com","password":"SECRET-VALUE-1' }, { CloudTrailEvent: 123 }] };
+    for (const lenient of [false, true]) {
+      const ids: string[] = [];
+      const stats = { records: 0, acmRecords: 0 };
+      const scanning = (async () => {
+        for await (const record of scanWatchedRecords((async function* () { yield Buffer.from(JSON.stringify(output)); })(), stats, { lenient })) ids.push(String(record.eventID));
+      })();
+      await expect(scanning).rejects.toThrow(
+        lenient
+          ? /^not a CloudTrail record: lookup-events entries 2, 3 of the value at line 1, column 1 have no CloudTrailEvent that reads as a record$/
+          : /^not a CloudTrail record: the lookup-events entry starting at byte \d+ has no CloudTrailEvent that reads as a record$/,
+      );
+      expect(ids).toEqual(['good']);
+    }
   });
 
   it('names the value that is broken in a sequence, and still refuses text that is no sequence', async () => {

@@ -8,7 +8,7 @@ import type { CloudTrailRecord, ScanStats } from '../types';
 import { MAX_DOCUMENT_BYTES, MAX_PARSED_VALUES, mayHoldTooManyValues, RecordSplitter, type Candidate } from './record-splitter';
 import { describeShape, lambdaEventKind } from '../ingest/deliveries';
 import { describePosition, JsonTextError, parseJsonText } from '../json-text';
-import { DocumentSizeError, extractRecords, InvalidJsonError, isWatchedRecord, LambdaEventError, LogFormatError, NotCloudTrailError, RecordSizeError, UnreadableEntry, unwrapEnvelope } from './records';
+import { DocumentSizeError, extractRecords, InvalidJsonError, isWatchedRecord, LambdaEventError, LogFormatError, lookupEventRecord, NotCloudTrailError, RecordSizeError, UnreadableEntry, unwrapEnvelope } from './records';
 import { ValueSequenceSplitter, type SequenceValue } from './value-sequence';
 
 /** How the bytes of one input are read. */
@@ -64,7 +64,7 @@ export async function* scanWatchedRecords(
       stats.records += records;
       for (const candidate of candidates) {
         if (!mayNameWatchedSource(candidate.bytes)) continue;
-        const record = unwrapEnvelope(parseCandidate(candidate));
+        const record = splitter.arrayKey === 'Events' ? lookupEntry(candidate) : unwrapEnvelope(parseCandidate(candidate));
         if (isWatchedRecord(record)) {
           stats.acmRecords += 1;
           yielded += 1;
@@ -200,6 +200,15 @@ function parsedOrUndefined(bytes: Buffer): unknown {
  */
 function mayNameWatchedSource(bytes: Buffer): boolean {
   return bytes.includes('acm.amazonaws.com') || bytes.includes('acm-pca.amazonaws.com') || bytes.includes('\\u');
+}
+
+/** The record of a lookup-events entry the splitter handed over; an unreadable one fails the input there, by its place. */
+function lookupEntry(candidate: Candidate): unknown {
+  const record = lookupEventRecord(parseCandidate(candidate), 0);
+  if (record instanceof UnreadableEntry) {
+    throw new InvalidJsonError(`not a CloudTrail record: the lookup-events entry starting at byte ${candidate.offset} has no CloudTrailEvent that reads as a record`, candidate.offset);
+  }
+  return record;
 }
 
 function parseCandidate({ bytes, offset }: Candidate): unknown {

@@ -1,5 +1,6 @@
 /**
- * Splits a CloudTrail log file (`{"Records":[...]}`) into its records as the bytes stream in,
+ * Splits a CloudTrail log file (`{"Records":[...]}`, or `aws cloudtrail lookup-events` output,
+ * `{"Events":[...]}`) into its records as the bytes stream in,
  * without parsing them, and hands back the complete bytes of only those records that could be
  * ACM or ACM PCA records. The byte work is done by a SIMD kernel (record-splitter-kernel.ts);
  * this class feeds it, carries a record split across inputs, and handles the few bytes before
@@ -89,7 +90,11 @@ export function mayHoldTooManyValues(bytes: Uint8Array): boolean {
   return false;
 }
 
-const PREFIX_TOKENS = ['{', '"Records"', ':', '['].map((token) => Buffer.from(token));
+/** The start of a file the kernel splits: `{"Records":[` (a CloudTrail log) or `{"Events":[` (`aws cloudtrail lookup-events` output). */
+const PREFIX_TOKENS = [['{'], ['"Records"', '"Events"'], [':'], ['[']].map((choices) => choices.map((token) => Buffer.from(token)));
+
+/** Which array the file's elements are in: CloudTrail records, or lookup-events entries (each a record as a JSON string). */
+export type ArrayKey = 'Records' | 'Events';
 const isWhitespace = (byte: number): boolean => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 
 type State = 'prefix' | 'array' | 'tail' | 'tail-json' | 'document' | 'taken';
@@ -108,6 +113,9 @@ export class RecordSplitter {
   private offset = 0;
   private token = 0;
   private tokenByte = 0;
+  private choices: Buffer[] = [];
+  /** The array being split, once the prefix is matched. */
+  arrayKey: ArrayKey = 'Records';
   /** Inputs kept for a full parse: the prefix while it is still being matched, a whole document, or the data after the array. */
   private held: Uint8Array[] = [];
   private heldBytes = 0;
@@ -181,15 +189,19 @@ export class RecordSplitter {
   private matchPrefix(chunk: Uint8Array): number {
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i]!;
-      const token = PREFIX_TOKENS[this.token]!;
       if (this.tokenByte === 0 && isWhitespace(byte)) continue;
-      if (byte !== token[this.tokenByte]) {
+      // The choices still possible for this token: those whose bytes so far all matched.
+      const choices = (this.tokenByte === 0 ? PREFIX_TOKENS[this.token]! : this.choices).filter((token) => token[this.tokenByte] === byte);
+      if (choices.length === 0) {
         this.state = 'document';
         this.hold(chunk);
         return -1;
       }
+      this.choices = choices;
       this.tokenByte += 1;
-      if (this.tokenByte === token.length) {
+      const done = choices.find((token) => token.length === this.tokenByte);
+      if (done) {
+        if (this.token === 1) this.arrayKey = done.toString('latin1').slice(1, -1) as ArrayKey;
         this.token += 1;
         this.tokenByte = 0;
         if (this.token === PREFIX_TOKENS.length) {
@@ -333,13 +345,13 @@ export class RecordSplitter {
     if (mayHoldTooManyValues(rest)) throw new DocumentSizeError(MAX_PARSED_VALUES, 'values', 'after-records');
     let document: unknown;
     try {
-      // The sentinel shows whether a later "Records" member replaced the array already streamed.
-      document = JSON.parse(`{"Records":0${rest.toString('utf8')}`);
+      // The sentinel shows whether a later member of the same name replaced the array already streamed.
+      document = JSON.parse(`{"${this.arrayKey}":0${rest.toString('utf8')}`);
     } catch {
-      throw new LogFormatError('not valid JSON: invalid data after the Records array');
+      throw new LogFormatError(`not valid JSON: invalid data after the ${this.arrayKey} array`);
     }
-    if ((document as { Records?: unknown }).Records !== 0) {
-      throw new LogFormatError('not a CloudTrail log: the document has more than one "Records" member');
+    if ((document as Record<string, unknown>)[this.arrayKey] !== 0) {
+      throw new LogFormatError(`not a CloudTrail log: the document has more than one "${this.arrayKey}" member`);
     }
   }
 }

@@ -117,7 +117,7 @@ export class UnreadableEntry {
  * The record inside one entry of `aws cloudtrail lookup-events` output: `CloudTrailEvent` is the
  * record as a JSON string (as `jq` may leave it, an object, or a string encoded twice).
  */
-function lookupEventRecord(entry: unknown, index: number): unknown {
+export function lookupEventRecord(entry: unknown, index: number): unknown {
   let event = isObject(entry) ? entry.CloudTrailEvent : undefined;
   for (let decoded = 0; typeof event === 'string' && decoded < 2; decoded += 1) {
     try {
