@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import { BUNDLE_EXTERNAL_MODULES, BUNDLE_MAIN_FIELDS } from '../infra/bundle-options';
 import { digestOf, type CaseName, type CaseResult } from './child';
 import { generateFiles, GENERATOR_VERSION, type GeneratedFile } from './generate';
@@ -137,36 +137,60 @@ interface CaseSummaries {
 
 interface LambdaBundle {
   readonly bytes?: number;
-  readonly requireMs?: number;
   readonly outfile?: string;
   readonly note?: string;
+  /** Load in a fresh process, less a bare `node -e 0`, paired run by run: as deployed, and as esbuild's defaults would build it. */
+  readonly load?: readonly BundleLoad[];
+  readonly defaultBytes?: number;
 }
 
-/** The handler bundled as the CDK stack bundles it (everything, the AWS SDK included), and the time to load it. */
+interface BundleLoad {
+  readonly build: 'deployed' | 'defaults';
+  readonly pinned: boolean;
+  readonly sourceMaps: boolean;
+  readonly cpuMs: number;
+  readonly wallMs: number;
+}
+
+/**
+ * The handler bundled as the CDK stack bundles it (everything, the AWS SDK included, with the
+ * stack's esbuild options), and beside it as esbuild's defaults bundle it (the SDK's CommonJS
+ * builds, every credential source): the cost of loading each in a fresh process, less that of a
+ * bare `node -e 0`, in CPU and wall time, pinned to one CPU and not, with and without
+ * `--enable-source-maps`.
+ */
 async function lambdaBundle(work: string, reps: number): Promise<LambdaBundle> {
   const entry = path.join(ROOT, 'lambda', 'handler.ts');
   if (!existsSync(entry)) return { note: 'skipped: lambda/handler.ts does not exist yet' };
+  const common: BuildOptions = { entryPoints: [entry], bundle: true, platform: 'node', target: 'node20', minify: true, format: 'cjs', sourcemap: true, sourcesContent: false, logLevel: 'silent' };
   const outfile = path.join(work, 'handler.js');
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    minify: true,
-    format: 'cjs',
-    mainFields: [...BUNDLE_MAIN_FIELDS],
-    external: [...BUNDLE_EXTERNAL_MODULES],
-    logLevel: 'silent',
-  });
-  const script = 'const t=process.hrtime.bigint();require(process.argv[1]);process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))';
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const spawned = await run(['-e', script, outfile], { ...process.env, ...QUIET_ENV });
-    if (spawned.code !== 0) return { bytes: statSync(outfile).size, note: `require failed: ${failure(spawned)}` };
-    times.push(Number(spawned.stdout));
+  const defaults = path.join(work, 'handler-defaults.js');
+  await build({ ...common, outfile, mainFields: [...BUNDLE_MAIN_FIELDS], external: [...BUNDLE_EXTERNAL_MODULES] });
+  await build({ ...common, outfile: defaults });
+  const cost = processCost();
+  const load: BundleLoad[] = [];
+  try {
+    for (const pinned of canPin() ? [true, false] : [false]) {
+      for (const sourceMaps of [false, true]) {
+        for (const [buildName, file] of [['deployed', outfile], ['defaults', defaults]] as const) {
+          const cpu: number[] = [];
+          const wall: number[] = [];
+          const flags = sourceMaps ? ['--enable-source-maps'] : [];
+          for (let i = 0; i < reps; i++) {
+            const bare = await cost.node([...flags, '-e', '0'], pinned, QUIET_ENV);
+            const loaded = await cost.node([...flags, '-e', 'require(process.argv[1])', file], pinned, QUIET_ENV);
+            if (loaded.error) return { bytes: statSync(outfile).size, note: `require failed: ${loaded.error}` };
+            cpu.push(loaded.cpuMs - bare.cpuMs);
+            wall.push(loaded.wallMs - bare.wallMs);
+          }
+          load.push({ build: buildName, pinned, sourceMaps, cpuMs: median(cpu), wallMs: median(wall) });
+        }
+      }
+    }
+  } finally {
+    cost.dispose();
   }
-  return { bytes: statSync(outfile).size, requireMs: median(times), outfile };
+  return { bytes: statSync(outfile).size, defaultBytes: statSync(defaults).size, outfile, load };
 }
 
 /**
@@ -375,11 +399,33 @@ async function main(): Promise<void> {
       checks.push({ ok: r <= 1.2, text: `${fmt(cliFile.records)} records, in a process that loaded the Lambda bundle: scanner ${ratio(inLambda.scanner.wallMs, inLambda.floor.wallMs)} the floor (target ≤ 1.20×)` });
     }
 
-    const bundleLines = bundle.bytes === undefined
+    const bundleLines = bundle.bytes === undefined || !bundle.load
       ? [`- Lambda bundle: ${bundle.note}`]
       : [
-        `- Lambda bundle (handler and AWS SDK, minified, one file): ${fmt(bundle.bytes / 1024)} KB; \`require()\` in a fresh process: ${bundle.requireMs === undefined ? bundle.note : `${fmt(bundle.requireMs)} ms (median of ${reps})`}`,
+        `- Lambda bundle (handler and AWS SDK, minified, one file, as the stack deploys it): ${fmt(bundle.bytes)} bytes; ` +
+          `as esbuild's defaults build it, as the stack did before (the SDK's CommonJS builds, every credential source): ${fmt(bundle.defaultBytes!)} bytes.`,
+        `- Loading it in a fresh process, less a bare \`node -e 0\` (medians of ${reps} pairs):`,
+        '',
+        '| CPUs | Source maps | Deployed: CPU | Deployed: wall | Defaults: CPU | Defaults: wall | Deployed / defaults (CPU) |',
+        '|:---|:---|---:|---:|---:|---:|---:|',
+        ...[true, false].flatMap((pinned) => [false, true].flatMap((sourceMaps) => {
+          const of = (name: 'deployed' | 'defaults') => bundle.load!.find((l) => l.build === name && l.pinned === pinned && l.sourceMaps === sourceMaps);
+          const deployed = of('deployed');
+          const defaults = of('defaults');
+          if (!deployed || !defaults) return [];
+          return [`| ${pinned ? 'one (pinned)' : 'all'} | ${sourceMaps ? '--enable-source-maps' : 'off (deployed)'} | ${fmt(deployed.cpuMs, 1)} ms | ${fmt(deployed.wallMs, 1)} ms | ${fmt(defaults.cpuMs, 1)} ms | ${fmt(defaults.wallMs, 1)} ms | ${(deployed.cpuMs / defaults.cpuMs).toFixed(2)}× |`];
+        })),
+        '',
       ];
+    if (bundle.bytes !== undefined) checks.push({ ok: bundle.bytes <= 600_000, text: `Lambda bundle ${fmt(bundle.bytes)} bytes (target ≤ 600,000)` });
+    // Before, the stack built the defaults and ran them with --enable-source-maps; it now runs its own build without.
+    for (const pinned of [true, false]) {
+      const now = bundle.load?.find((l) => l.build === 'deployed' && l.pinned === pinned && !l.sourceMaps);
+      const before = bundle.load?.find((l) => l.build === 'defaults' && l.pinned === pinned && l.sourceMaps);
+      if (!now || !before) continue;
+      bundleLines.push(`- ${pinned ? 'One CPU' : 'All CPUs'}: loading as deployed now takes ${(now.cpuMs / before.cpuMs).toFixed(2)}× the CPU of loading as deployed before (esbuild's defaults, run with --enable-source-maps).`);
+      checks.push({ ok: now.cpuMs / before.cpuMs <= 0.6, text: `${pinned ? 'one CPU' : 'all CPUs'}: Lambda bundle load ${(now.cpuMs / before.cpuMs).toFixed(2)}× the CPU of the bundle as deployed before (target ≤ 0.60×)` });
+    }
     bundleLines.push(`- The scanner's first use in a process compiles its WebAssembly kernel: ${fmt(kernelInit.wallMs, 1)} ms (median of 3)`);
     if (inLambda) {
       bundleLines.push(
