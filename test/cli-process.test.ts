@@ -231,6 +231,17 @@ describe('misuse', () => {
     expect(stderr).toContain(`${kind}, which names log files for the function to read, not a CloudTrail log: run it with \`acm-sentinel invoke FILE\``);
   });
 
+  it('invoke on a bare record, lookup-events output or JSON Lines says to use scan, and names the line of a broken event', () => {
+    const bare = cli(['invoke', file('bare-record.json', JSON.stringify(record()))]);
+    expect({ code: bare.code, hint: bare.stderr.includes('a CloudTrail record, not an event that names log files; scan it with `acm-sentinel scan FILE`') }).toEqual({ code: 2, hint: true });
+    const lookup = cli(['invoke', file('lookup.json', JSON.stringify({ Events: [{ CloudTrailEvent: JSON.stringify(record()) }] }))]);
+    expect(lookup.stderr).toContain('aws cloudtrail lookup-events output, not an event that names log files; scan it with `acm-sentinel scan FILE`');
+    const lines = cli(['invoke', file('two-events.jsonl', `${JSON.stringify(record())}\n${JSON.stringify(record())}\n`)]);
+    expect(lines.code).toBe(2);
+    expect(lines.stderr).toMatch(/two-events\.jsonl: not valid JSON at line 2, column 1: more text after the end of the document.*invoke takes one event per file/);
+    expect(cli(['invoke', file('empty-event.json', '')]).stderr).toContain('empty-event.json: empty; an S3 event notification looks like events/s3-put.json');
+  });
+
   it('invoke on a CloudTrail log says to use scan, and names the shape of an event it cannot use', () => {
     const log = cli(['invoke', path.join(RECORDS_DIR, 'acm-delete-certificate.json')]);
     expect(log.code).toBe(2);

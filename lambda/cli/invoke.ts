@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ENV } from '../config';
+import { JsonTextError, parseJsonText } from '../core/json-text';
 import { UnsupportedEventError } from '../errors';
 import { deliveriesOf, type Delivery } from '../core/ingest/deliveries';
 import { inertJson, plain } from '../core/render/untrusted';
@@ -25,15 +26,27 @@ const DEMO_EVENT = path.join(EVENTS_DIR, 's3-put.json');
 async function readEvent(file: string): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`${file}: cannot read the event (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new UsageError(`${file}: cannot read the event (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
   }
+  text = text.replace(/^\ufeff/, '');
+  if (text.trim() === '') throw new UsageError(`${file}: empty; an S3 event notification looks like events/s3-put.json, and events/ holds a sample of every other shape`);
   try {
-    return JSON.parse(text);
-  } catch {
-    throw new UsageError(`${file}: not valid JSON; an S3 event notification looks like events/s3-put.json, and events/ holds a sample of every other shape`);
+    // Pasted events get the same repair and the same line-and-column errors as scan's inputs.
+    return parseJsonText(text).value;
+  } catch (err) {
+    if (!(err instanceof JsonTextError)) throw err;
+    throw new UsageError(
+      `${file}: ${err.message} invoke takes one event per file (CloudTrail records and JSON Lines go to scan); an S3 event notification looks like events/s3-put.json`,
+    );
   }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The objects the event names, with the local file each is loaded from: `DIR/<bucket>/<decoded key>`. */

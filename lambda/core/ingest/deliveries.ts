@@ -97,6 +97,12 @@ function unwrap(doc: unknown, path: string[], depth: number): Unwrapped {
   if (first && typeof first.eventName === 'string' && typeof first.eventSource === 'string' && first.eventSource.endsWith('.amazonaws.com')) {
     return refuse('a CloudTrail log (Records of API calls), not an event that names log files; scan it with `acm-sentinel scan FILE`');
   }
+  if (typeof doc.eventName === 'string' && typeof doc.eventSource === 'string' && doc.eventSource.endsWith('.amazonaws.com')) {
+    return refuse('a CloudTrail record, not an event that names log files; scan it with `acm-sentinel scan FILE`');
+  }
+  if (Array.isArray(doc.Events) && doc.Events.some((entry) => isObject(entry) && 'CloudTrailEvent' in entry)) {
+    return refuse('aws cloudtrail lookup-events output, not an event that names log files; scan it with `acm-sentinel scan FILE`');
+  }
   if (first && (first.eventSource === 'aws:sqs' || 'receiptHandle' in first)) return refuse('SQS messages nested inside another event');
   return refuse(`not an event acm-sentinel handles: ${describeShape(doc)}`);
 }
