@@ -74,7 +74,24 @@ Examples:
   acm-sentinel invoke events/s3-put.json
   acm-sentinel invoke events/eventbridge-realtime-export.json events/s3-put.json`,
   },
-  demo: { flags: { format: { type: 'string' }, config: { type: 'string' } }, help: 'acm-sentinel demo [--format text|json] [--config FILE]\n\nRuns invoke on events/s3-put.json: the 60-second tour.' },
+  demo: {
+    flags: { format: { type: 'string' }, config: { type: 'string' } },
+    help: `acm-sentinel demo [options]
+
+Runs invoke on events/s3-put.json, the 60-second tour: the bundled sample log files go to a local
+S3/SNS/SQS emulator, the real handler reads them, and what SNS delivered is printed.
+
+Options:
+  --format text|json      text (default): email and chat card per alert; json: one delivered alert per line
+  --config FILE           rule configuration (default: the rule pack)
+
+Environment: POWERTOOLS_LOG_LEVEL (default SILENT) to see the handler's own log lines, on stderr.
+Exit codes: 0 the handler succeeded, 1 it failed (after printing why), 2 usage error.
+
+Examples:
+  acm-sentinel demo
+  acm-sentinel demo --format json | jq .subject`,
+  },
   backfill: {
     flags: { since: { type: 'string' }, until: { type: 'string' }, publish: { type: 'boolean' }, stack: { type: 'string' }, 'max-concurrency': { type: 'string' }, 'tolerated-failure-percentage': { type: 'string' } },
     help: `acm-sentinel backfill --since 90d|DATE [options]
@@ -93,11 +110,26 @@ Exit codes: 0 the run succeeded, 1 it failed, 2 usage error.`,
   },
   redrive: {
     flags: { 'queue-url': { type: 'string' }, function: { type: 'string' }, 'dry-run': { type: 'boolean' }, max: { type: 'string' }, 'wait-seconds': { type: 'string' } },
-    help: `acm-sentinel redrive --queue-url URL [--function NAME] [--dry-run] [--max N] [--wait-seconds 0-20]
+    help: `acm-sentinel redrive --queue-url URL [options]
 
-Re-invokes each event in the failure queue asynchronously; deletes its message once Lambda accepted it.
---dry-run only lists them, and the listed messages then stay invisible in the queue for 30 s.
-Exit codes: 0 every message re-driven, 1 some message left, 2 usage error.`,
+Re-invokes each event in the deployed stack's failure queue (output FailureQueueUrl) asynchronously,
+one at a time, and deletes its message once Lambda accepted it (202). Messages whose invoke failed,
+and messages that are not Lambda failure records, stay in the queue and are reported.
+
+Options:
+  --queue-url URL         the failure queue (required)
+  --function NAME|ARN     invoke this function (default: the one each failure record names)
+  --dry-run               only list the messages; the listed ones then stay invisible in the queue for 30 s
+  --max N                 stop after N messages (default: until the queue has no more in view)
+  --wait-seconds 0-20     long-poll this long for each receive (default 20)
+
+Environment: AWS_PROFILE, AWS_REGION and the rest of the AWS SDK's standard chain; AWS_ENDPOINT_URL_SQS
+and AWS_ENDPOINT_URL_LAMBDA for local stand-ins.
+Exit codes: 0 every message re-driven, 1 some message left, 2 usage error.
+
+Examples:
+  acm-sentinel redrive --queue-url "$QUEUE_URL" --dry-run
+  acm-sentinel redrive --queue-url "$QUEUE_URL" --max 10`,
   },
 };
 
