@@ -259,7 +259,7 @@ describe('acm-sentinel redrive', () => {
   it('says in its help that a dry run keeps the listed messages out of view', async () => {
     const { code, out } = await redrive('--help');
     expect(code).toBe(0);
-    expect(out).toContain('--dry-run only lists them, and the listed messages then stay invisible in the queue for 30 s.');
+    expect(out).toContain('--dry-run               only list the messages; the listed ones then stay invisible in the queue for 30 s');
   });
 
   it('runs as a process, configured only by the SDK standard environment variables', async () => {
