@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { buildAlert } from '../lambda/core/alerts/alert';
 import { analyzeLogStream } from '../lambda/core/pipeline/analyze';
@@ -44,11 +45,11 @@ const gunzip = (file: string) => read(file).pipe(createGunzip({ chunkSize: GUNZI
 /** The floor: Node's streaming gunzip, 1 MB reads and 1 MB chunks, output taken through `data` events and discarded. */
 async function floor(file: string): Promise<Partial<CaseResult>> {
   let jsonBytes = 0;
-  await new Promise<void>((resolve, reject) => {
-    gunzip(file).on('data', (chunk: Buffer) => {
-      jsonBytes += chunk.length;
-    }).on('end', resolve).on('error', reject);
+  const inflate = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }).on('data', (chunk: Buffer) => {
+    jsonBytes += chunk.length;
   });
+  // pipeline, so a read error fails the case instead of leaving it waiting.
+  await pipeline(read(file), inflate);
   return { jsonBytes };
 }
 

@@ -84,7 +84,7 @@ export function bundledFunction(scope: Construct, props: BundledFunctionProps): 
       mainFields: [...BUNDLE_MAIN_FIELDS],
       // The map ships beside the bundle, to read a logged stack against the TypeScript source.
       // The functions do not run with --enable-source-maps: at 512 MB (about 0.3 vCPU) it cost
-      // about 35 ms of every cold start, and about 200 ms more when the first stack was printed.
+      // about 35 ms of every cold start, and about 265 ms more when the first stack was printed.
       sourceMap: true,
       sourcesContent: false,
       // The deployed function runs the SDK versions the tests ran, not whatever the runtime ships;

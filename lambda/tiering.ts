@@ -11,11 +11,18 @@
  * function's thousandth invocation) is still optimized, a little later.
  *
  * Only the tier-up budget changes, a counter V8 reads whenever it resets one; it is set before
- * any of acm-sentinel's own code has run.
+ * any of acm-sentinel's own code has run. It is set only where it was measured: V8 11 (Node 20).
+ * Later V8 releases count invocations instead (`--invocation-count-for-turbofan`) and add a
+ * mid-tier compiler, Maglev, which changes what the first alerts cost; an unknown flag would also
+ * print an error at every start. So on Node 22 and later, the Lambda runtime's nodejs24.x
+ * included, V8 keeps its defaults until that is measured there.
  */
 import { setFlagsFromString } from 'node:v8';
 
 /** V8's default is 67,584 (bytecode executed before a function is considered for optimization). */
 export const INTERRUPT_BUDGET = 1_000_000;
 
-setFlagsFromString(`--interrupt-budget=${INTERRUPT_BUDGET}`);
+/** Whether this process runs the V8 the budget was measured on. */
+export const TIERING_SET = process.versions.v8.startsWith('11.');
+
+if (TIERING_SET) setFlagsFromString(`--interrupt-budget=${INTERRUPT_BUDGET}`);

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ENV } from '../config';
 import { JsonTextError, parseJsonText } from '../core/json-text';
@@ -23,11 +23,16 @@ const EVENTS_DIR = path.join(__dirname, '..', '..', 'events');
 const DEFAULT_OBJECTS_DIR = path.join(EVENTS_DIR, 'objects');
 const DEMO_EVENT = path.join(EVENTS_DIR, 's3-put.json');
 
+/** The most an event may take: Lambda's largest payload, 6 MB. */
+const MAX_EVENT_BYTES = 6 * 1024 * 1024;
+
 async function readEvent(file: string): Promise<unknown> {
   let text: string;
   try {
+    if (file !== '-' && (await stat(file)).size > MAX_EVENT_BYTES) throw new UsageError(`${file}: larger than any event Lambda delivers (6 MB); a CloudTrail log goes to scan`);
     text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     throw new UsageError(`${file}: cannot read the event (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
   }
   text = text.replace(/^\ufeff/, '');
@@ -45,7 +50,12 @@ async function readEvent(file: string): Promise<unknown> {
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_EVENT_BYTES) throw new UsageError('-: larger than any event Lambda delivers (6 MB); a CloudTrail log goes to scan');
+    chunks.push(chunk as Buffer);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
 

@@ -167,7 +167,7 @@ export async function main(argv: readonly string[], io: Output = processOutput):
     io.out(version());
     return 0;
   }
-  if (command === 'help' && rest[0] && COMMANDS[rest[0]]) {
+  if (command === 'help' && rest[0] && Object.hasOwn(COMMANDS, rest[0])) {
     io.out(COMMANDS[rest[0]]!.help);
     return 0;
   }
@@ -175,7 +175,7 @@ export async function main(argv: readonly string[], io: Output = processOutput):
     (command === undefined ? io.err : io.out)(USAGE);
     return command === undefined ? 2 : 0;
   }
-  const spec = COMMANDS[command];
+  const spec = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   try {
     if (!spec) {
       const guess = nearest(command, Object.keys(COMMANDS));

@@ -86,18 +86,19 @@ export function countAlerts(alerts: readonly Pick<Alert, 'severity'>[]): string 
 
 /**
  * Prints alerts as `scan` does: text or one JSON object per line, each CloudTrail event once
- * (a file read twice, or one event in two files). `alerts` holds what was printed.
+ * (a file read twice, or one event in two files). `alerts` holds the severity of each printed,
+ * for counts and --fail-on; an event's key is all that is kept of it beside.
  */
-export function alertPrinter(format: OutputFormat, io: Output): { print(alert: Alert): void; readonly alerts: Alert[] } {
+export function alertPrinter(format: OutputFormat, io: Output): { print(alert: Alert): void; readonly alerts: Pick<Alert, 'severity'>[] } {
   const seen = new Set<string>();
-  const alerts: Alert[] = [];
+  const alerts: Pick<Alert, 'severity'>[] = [];
   return {
     alerts,
     print(alert) {
       const key = dedupeKey(alert);
       if (seen.has(key)) return;
       seen.add(key);
-      alerts.push(alert);
+      alerts.push({ severity: alert.severity });
       if (format === 'json') io.out(inertJson(alert));
       else if (io.outStyled) io.outStyled(alertSegments(alert));
       else io.out(alertLine(alert));

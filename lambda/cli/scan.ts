@@ -6,7 +6,7 @@ import { readLogStream, type PartialResult } from '../core/pipeline/analyze';
 import { plain } from '../core/render/untrusted';
 import { createRuleEngine } from '../core/rules/evaluate';
 import { INPUT_BATCH_BYTES } from '../core/scan/decode';
-import { DocumentSizeError, NotCloudTrailError, NotJsonError } from '../core/scan/records';
+import { NotCloudTrailError, NotJsonError } from '../core/scan/records';
 import type { Severity } from '../core/types';
 import { loadRuleConfigFile, parseFormat, UsageError, withFailOn } from './args';
 import { alertPrinter, countAlerts, plural, type Output } from './output';
@@ -47,8 +47,8 @@ function fsProblem(err: unknown): string {
 
 /**
  * Files under `target`, recursively, in a stable order; a file named directly is always taken.
- * Each real folder is visited once (by device and inode), so links to folders, loops included,
- * add nothing twice; an entry that cannot be read is reported and the walk goes on.
+ * Each real folder and file is visited once (by device and inode), so links, loops included, add
+ * nothing twice; an entry that cannot be read is reported and the walk goes on.
  */
 async function* filesUnder(target: string, named: boolean, visited = new Set<string>()): AsyncGenerator<Found> {
   if (target === '-') {
@@ -70,6 +70,13 @@ async function* filesUnder(target: string, named: boolean, visited = new Set<str
       yield { file: target, named, ...(named ? {} : { skip: 'not a regular file' }) };
       return;
     }
+    // A file reached twice (named twice, or through a link) is read once.
+    const fileId = `file ${info.dev}:${info.ino}`;
+    if (visited.has(fileId)) {
+      yield { file: target, named, skip: 'already read (the same file, by another name or link)' };
+      return;
+    }
+    visited.add(fileId);
     let skip: string | undefined;
     try {
       skip = info.size === 0 ? 'an empty file' : named ? undefined : await notJson(target);
@@ -163,9 +170,11 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
   const progress = io.progress ? fileProgress(io.progress) : undefined;
 
   if (options.paths.filter((target) => target === '-').length > 1) throw new UsageError('- (standard input) can be named once');
+  // One set for every target: `scan logs logs/2025` reads the shared folder once.
+  const visited = new Set<string>();
   for (const target of options.paths) {
     try {
-      for await (const found of filesUnder(target, true)) {
+      for await (const found of filesUnder(target, true, visited)) {
         // File names come from the folder (a synced bucket's keys): shown as one inert line; alerts carry the real path.
         const file = found.file === '-' ? '<stdin>' : plain(found.file);
         if (found.error) {
@@ -179,6 +188,7 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
         }
         if (found.file === '-' && !options.stdin && process.stdin.isTTY) io.err('reading CloudTrail records from standard input; end with Ctrl-D');
         let result: PartialResult;
+        const printedBefore = alerts.length;
         try {
           const bytes = found.file === '-' ? (options.stdin ?? process.stdin) : createReadStream(found.file, { highWaterMark: READ_BYTES });
           result = await readLogStream(progress ? progress.track(bytes, file, found.file) : bytes, {
@@ -196,7 +206,7 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
         }
         const cause = result.error?.cause;
         // Inside a folder, what is not CloudTrail at all (an S3 event, settings, a gzip of something else) is passed over.
-        if (!found.named && result.alerts.length === 0 && result.stats.acmRecords === 0 && (cause instanceof NotCloudTrailError || cause instanceof NotJsonError || (cause instanceof DocumentSizeError && cause.part === 'whole'))) {
+        if (!found.named && alerts.length === printedBefore && result.stats.acmRecords === 0 && (cause instanceof NotCloudTrailError || cause instanceof NotJsonError)) {
           skip(file, cause.message, options.verbose === true);
           continue;
         }

@@ -102,7 +102,7 @@ function explain(message: string, atEnd: boolean): string {
   if (/Expected ':' after property name/.test(message)) return 'expected : after a property name: is a colon missing, or a comma written as one?';
   if (/Unterminated string/.test(message)) return 'a string is not closed: is a closing double quote missing?';
   if (/Bad escaped character|Bad Unicode escape/.test(message)) return 'an invalid escape in a string: is a backslash meant to be \\\\?';
-  if (/Unexpected non-whitespace character after JSON/.test(message)) return 'more text after the end of the document: an extra } or ], or two documents without a line break between them?';
+  if (/Unexpected non-whitespace character after JSON/.test(message)) return 'more text after the end of the document: an extra } or ], or a second document after the first?';
   if (/Bad control character/.test(message)) return 'a control character inside a string';
   if (/Unexpected (string|number)/.test(message)) return 'a value where , : } or ] was expected: is a comma or a colon missing before it?';
   if (/Unexpected token/.test(message)) return 'an unexpected character: a misspelt true, false or null, or a string without quotes?';
@@ -119,8 +119,11 @@ export function parseJsonText(text: string, start?: TextPosition): ParsedText {
   try {
     return { value: JSON.parse(repair?.text ?? text), repaired: repair ? repair.at.filter((at) => !(text.charCodeAt(at) === 0x0d && text.charCodeAt(at + 1) === 0x0a)).length : 0 };
   } catch (err) {
-    const message = String((err as Error)?.message);
-    const match = /position (\d+)/.exec(message);
+    // Newer engines quote the input after the first double quote: only the engine's own words
+    // before it are read, and the position only as the message's very end.
+    const full = String((err as Error)?.message);
+    const message = full.split('"')[0]!;
+    const match = / at position (\d+)(?: \(line \d+ column \d+\))?$/.exec(full);
     // Some of the engine's messages give no position (an unexpected token): then the value's start is named.
     if (!match) throw new JsonTextError(`not valid JSON in the value starting at ${describePosition(start ?? { line: 1, column: 1 })}: ${explain(message, false)}`);
     const index = repair ? originalIndex(Number(match[1]), repair) : Number(match[1]);

@@ -23,6 +23,13 @@ export class TooManyAlertsError extends Error {
   }
 }
 
+/** A failure of the caller's onAlert, carried out of the read untouched. */
+class ConsumerError extends Error {
+  constructor(readonly failure: unknown) {
+    super('onAlert failed');
+  }
+}
+
 export interface AnalyzeOptions {
   readonly engine: RuleEngine;
   /** Names the log file in alerts (`logFile`) and errors: `s3://bucket/key` or a local path. */
@@ -35,9 +42,10 @@ export interface AnalyzeOptions {
   /** Documents people handle by hand: see ScanOptions.lenient. @default false */
   readonly lenient?: boolean;
   /**
-   * Takes each alert as it is built, instead of the result holding them: memory then does not
-   * grow with the alerts, and the alert limits (held until the file ends) do not apply. The
-   * result's `alerts` stays empty. For the CLI, which prints them as they come.
+   * Takes each alert as it is built, instead of the result holding them, so the alert limits
+   * (alerts held until the file ends) do not apply. The result's `alerts` stays empty. For the
+   * CLI, which prints them as they come. What it throws is not the file's failure: it ends the read
+   * and is rethrown.
    */
   readonly onAlert?: (alert: Alert) => void;
 }
@@ -120,7 +128,11 @@ export async function readLogStream(bytes: AsyncIterable<Uint8Array>, options: A
         continue;
       }
       if (options.onAlert) {
-        options.onAlert(alert);
+        try {
+          options.onAlert(alert);
+        } catch (err) {
+          throw new ConsumerError(err);
+        }
         continue;
       }
       alertBytes += Buffer.byteLength(JSON.stringify(alert));
@@ -128,6 +140,7 @@ export async function readLogStream(bytes: AsyncIterable<Uint8Array>, options: A
       alerts.push(alert);
     }
   } catch (err) {
+    if (err instanceof ConsumerError) throw err.failure;
     if (decodedBytes.bytes === 0 && err instanceof LogFormatError) return { stats, alerts, empty: true, unbuilt };
     return { stats, alerts, empty: false, unbuilt, error: describeReadFailure(options.name, err) };
   }

@@ -38,9 +38,10 @@ const EVENT_CHECK_BYTES = 256 * 1024;
  * confirmed on the parsed object, so text inside other records never counts. Records are
  * yielded as they are found: when a later part of the file turns out to be invalid, this throws
  * after them, and the file must be treated as unreadable as a whole (as analyzeLogStream does).
- * Any other JSON text (a bare record, an EventBridge envelope, lookup-events output, JSON Lines
- * or records written one after another) is read value by value as it streams (value-sequence.ts),
- * each value parsed whole.
+ * `aws cloudtrail lookup-events` output (`{"Events":[...]}`) is split the same way, each entry's
+ * CloudTrailEvent read as the record. Any other JSON text (a bare record, an EventBridge
+ * envelope, JSON Lines or records written one after another) is read value by value as it
+ * streams (value-sequence.ts), each value parsed whole.
  */
 export async function* scanWatchedRecords(
   bytes: AsyncIterable<Uint8Array>,
@@ -51,15 +52,17 @@ export async function* scanWatchedRecords(
   const iterator = bytes[Symbol.asyncIterator]();
   const kept = options.lenient ? new KeptBytes(MAX_DOCUMENT_BYTES) : undefined;
   let yielded = 0;
+  // What the splitter hands over when the input is no `{"Records":[` or `{"Events":[` file, and the rest of the input after it.
+  let document: { head: readonly Uint8Array[]; rest: AsyncIterator<Uint8Array> | undefined } | undefined;
   try {
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
       const chunk = next.value;
       kept?.add(chunk);
       const { records, candidates } = splitter.write(chunk);
-      const document = splitter.takeDocument();
-      if (document) {
-        yield* scanJsonText(document, iterator, stats, options, 0);
-        return;
+      const held = splitter.takeDocument();
+      if (held) {
+        document = { head: held, rest: iterator };
+        break;
       }
       stats.records += records;
       for (const candidate of candidates) {
@@ -72,17 +75,27 @@ export async function* scanWatchedRecords(
         }
       }
     }
-    const whole = splitter.end();
-    if (whole) {
-      yield* scanJsonText([whole], undefined, stats, options, 0);
-      return;
+    if (!document) {
+      const whole = splitter.end();
+      if (whole) document = { head: [whole], rest: undefined };
     }
   } catch (err) {
     // A pasted document, broken where the splitter reads it: read it again as text, skipping the records already given.
     if (!(err instanceof InvalidJsonError) || !kept?.complete) throw err;
+    const head = kept.take();
     stats.records = 0;
     stats.acmRecords = 0;
-    yield* scanJsonText(kept.take(), iterator, stats, options, yielded);
+    try {
+      yield* scanJsonText(head, iterator, stats, options, yielded);
+    } catch (textErr) {
+      // Past what one text value may hold (a log file broken early, read on), the splitter's own error says more.
+      throw textErr instanceof DocumentSizeError || textErr instanceof RecordSizeError ? err : textErr;
+    }
+    return;
+  }
+  kept?.release();
+  if (document) {
+    yield* scanJsonText(document.head, document.rest, stats, options, 0);
     return;
   }
   if (kept?.complete && kept.bytes <= EVENT_CHECK_BYTES && stats.acmRecords === 0) refuseLambdaEvent(parsedOrUndefined(Buffer.concat(kept.take())));
@@ -112,6 +125,11 @@ class KeptBytes {
     const chunks = this.chunks;
     this.chunks = [];
     return chunks;
+  }
+
+  /** Lets go of the copies when they are no longer needed but the count still is. */
+  release(): void {
+    if (this.bytes > EVENT_CHECK_BYTES) this.chunks = [];
   }
 }
 
@@ -156,7 +174,7 @@ async function* scanJsonText(
   const { unclosed, values } = sequence.end();
   // An unclosed value cannot parse: its parse says what is missing, and where.
   if (unclosed) recordsOfValue(unclosed, stats, options);
-  if (unclosed || values === 0) throw new LogFormatError('not valid JSON: the text holds no complete JSON value');
+  if (unclosed || values === 0) throw new LogFormatError(unclosed ? 'not valid JSON: the text ends inside a value' : 'not valid JSON: the text holds no JSON value');
 }
 
 /** The records of one top-level value; names its line when it is not CloudTrail (a later value of a sequence). */
@@ -202,7 +220,11 @@ function mayNameWatchedSource(bytes: Buffer): boolean {
   return bytes.includes('acm.amazonaws.com') || bytes.includes('acm-pca.amazonaws.com') || bytes.includes('\\u');
 }
 
-/** The record of a lookup-events entry the splitter handed over; an unreadable one fails the input there, by its place. */
+/**
+ * The record of a lookup-events entry the splitter handed over; an unreadable one fails the input
+ * there, by its place. An InvalidJsonError although the entry is valid JSON: in the CLI's lenient
+ * mode that reads the input again as text, which names the entry by its number.
+ */
 function lookupEntry(candidate: Candidate): unknown {
   const record = lookupEventRecord(parseCandidate(candidate), 0);
   if (record instanceof UnreadableEntry) {

@@ -95,7 +95,8 @@ const PREFIX_TOKENS = [['{'], ['"Records"', '"Events"'], [':'], ['[']].map((choi
 
 /** Which array the file's elements are in: CloudTrail records, or lookup-events entries (each a record as a JSON string). */
 export type ArrayKey = 'Records' | 'Events';
-const isWhitespace = (byte: number): boolean => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+/** JSON's four whitespace bytes. */
+export const isWhitespace = (byte: number): boolean => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 
 type State = 'prefix' | 'array' | 'tail' | 'tail-json' | 'document' | 'taken';
 
@@ -171,7 +172,7 @@ export class RecordSplitter {
       case 'taken':
         return undefined;
       case 'array':
-        throw invalidJson('the document ends inside the Records array', this.offset);
+        throw invalidJson(`the document ends inside the ${this.arrayKey} array`, this.offset);
       case 'tail':
         if (!this.tailClosed) throw invalidJson('the document ends before its closing brace', this.offset);
         return undefined;

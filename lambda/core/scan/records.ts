@@ -108,6 +108,9 @@ export function unwrapEnvelope(value: unknown): unknown {
   return value;
 }
 
+/** The longest CloudTrailEvent string read: CloudTrail's records are a few KB, and 256 Ki characters hold at most 128 Ki JSON values. */
+const MAX_LOOKUP_EVENT_CHARS = 256 * 1024;
+
 /** An entry of `lookup-events` output whose record cannot be read; the reader names it by its place (1-based), never by its contents. */
 export class UnreadableEntry {
   constructor(readonly index: number) {}
@@ -119,7 +122,9 @@ export class UnreadableEntry {
  */
 export function lookupEventRecord(entry: unknown, index: number): unknown {
   let event = isObject(entry) ? entry.CloudTrailEvent : undefined;
+  // A record is a few KB; a longer string could hide more JSON values (as \u002c) than a parse may build.
   for (let decoded = 0; typeof event === 'string' && decoded < 2; decoded += 1) {
+    if (event.length > MAX_LOOKUP_EVENT_CHARS) return new UnreadableEntry(index + 1);
     try {
       event = JSON.parse(event);
     } catch {

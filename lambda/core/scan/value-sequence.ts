@@ -9,9 +9,16 @@
  * whole (json-text.ts), which finds whatever is wrong inside it.
  */
 import { describePosition, type TextPosition } from '../json-text';
+import { isWhitespace } from './record-splitter';
 import { DocumentSizeError, LogFormatError, NotJsonError } from './records';
 
 /** One complete top-level value: its bytes, where it starts, and which value of the input it is (1-based). */
+const UTF16 = 'not UTF-8: the text looks like UTF-16 (as Windows PowerShell writes with >); save it as UTF-8, e.g. with Out-File -Encoding utf8';
+
+/** UTF-16, as Windows PowerShell's > writes: a byte-order mark, or a zero byte beside the first ASCII character. */
+const looksUtf16 = (head: Uint8Array): boolean =>
+  head.length >= 2 && ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff) || head[0] === 0 || head[1] === 0);
+
 export interface SequenceValue {
   readonly bytes: Buffer;
   readonly start: TextPosition;
@@ -19,7 +26,6 @@ export interface SequenceValue {
 }
 
 const BOM = [0xef, 0xbb, 0xbf];
-const isWhitespace = (byte: number): boolean => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 
 export class ValueSequenceSplitter {
   private depth = 0;
@@ -52,8 +58,8 @@ export class ValueSequenceSplitter {
   write(chunk: Uint8Array): SequenceValue[] {
     if (this.failed) throw this.failed;
     const out: SequenceValue[] = [];
-    if (this.offset === 0 && chunk.length >= 2 && (chunk[0] === 0 || chunk[1] === 0)) {
-      this.failed = this.notAValue(chunk, 0);
+    if (this.offset === 0 && looksUtf16(chunk)) {
+      this.failed = new NotJsonError(UTF16);
       return out;
     }
     let from = this.depth > 0 ? 0 : -1;
@@ -87,7 +93,7 @@ export class ValueSequenceSplitter {
       if (isWhitespace(byte) || (byte === 0x2c && this.values > 0)) continue;
       if (byte !== 0x7b && byte !== 0x5b) {
         // The values this input completed are handed over first; the error comes with the next call.
-        this.failed = this.notAValue(chunk, i);
+        this.failed = this.notAValue(i);
         return out;
       }
       this.depth = 1;
@@ -119,14 +125,9 @@ export class ValueSequenceSplitter {
     return { unclosed, values: this.values };
   }
 
-  private notAValue(chunk: Uint8Array, i: number): LogFormatError {
+  private notAValue(i: number): LogFormatError {
     const where = describePosition(this.positionAt(i));
     if (this.values > 0) return new LogFormatError(`not valid JSON at ${where}: text after value ${this.values} that starts no other value (each record or document must be a JSON object)`);
-    // UTF-16, as Windows PowerShell's > writes: a byte-order mark, or a zero byte beside each ASCII character.
-    const start = this.offset + i;
-    if (start <= 1 && ((chunk[i] === 0xff && chunk[i + 1] === 0xfe) || (chunk[i] === 0xfe && chunk[i + 1] === 0xff) || chunk[i] === 0 || chunk[i + 1] === 0)) {
-      return new NotJsonError('not UTF-8: the text looks like UTF-16 (as Windows PowerShell writes with >); save it as UTF-8, e.g. with Out-File -Encoding utf8');
-    }
     return new NotJsonError(`not valid JSON at ${where}: expected { or [ (CloudTrail logs, records and exports are JSON objects)`);
   }
 
