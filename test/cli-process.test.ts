@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { record, RECORDS_DIR, ROOT } from './support';
 
 const BIN = path.join(ROOT, 'bin', 'acm-sentinel.js');
@@ -91,6 +91,14 @@ describe('the twelve examples of the ACM CloudTrail documentation, pasted as pri
 });
 
 describe('what scan reads', () => {
+  it('reads log files written one after another from standard input, as zcat prints them', () => {
+    const logs = ['one', 'two', 'three'].map((id) => gzipSync(JSON.stringify({ Records: [record({ eventID: id })] })));
+    const zcat = Buffer.concat(logs.map((log) => gunzipSync(log)));
+    expect(jsonLines(cli(['scan', '-', '--format', 'json'], { input: zcat }).stdout).map((alert) => alert.eventId)).toEqual(['one', 'two', 'three']);
+    // cat of the .gz files: gzip members one after another.
+    expect(jsonLines(cli(['scan', '-', '--format', 'json'], { input: Buffer.concat(logs) }).stdout).map((alert) => alert.eventId)).toEqual(['one', 'two', 'three']);
+  });
+
   it('reads the output of aws cloudtrail lookup-events from standard input', () => {
     const output = { Events: [{ EventId: 'lookup-1', EventName: 'DeleteCertificate', CloudTrailEvent: JSON.stringify(record({ eventID: 'lookup-1' })) }] };
     const { code, stdout } = cli(['scan', '-', '--format', 'json'], { input: JSON.stringify(output, null, 4) });

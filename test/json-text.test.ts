@@ -73,6 +73,21 @@ describe('errors a person can find', () => {
   });
 });
 
+describe('log files written one after another (zcat *.json.gz)', () => {
+  const file = (prefix: string, count: number) => JSON.stringify({ Records: Array.from({ length: count }, (_, i) => record({ eventID: `${prefix}${i}`, eventSource: i === 0 ? 'acm.amazonaws.com' : 'ec2.amazonaws.com', requestParameters: { pad: 'x'.repeat(2_000) } })) });
+
+  it('are each split by the kernel when lenient, however large and however the bytes are cut', async () => {
+    // Three files, together past what a text re-read may hold.
+    const text = `${file('a', 1_500)}\n${file('b', 1_500)}${file('c', 1_500)}\n`;
+    expect(text.length).toBeGreaterThan(MAX_DOCUMENT_BYTES);
+    for (const size of [1024 * 1024, 65_537]) expect(await scan(text, { size })).toEqual({ ids: ['a0', 'b0', 'c0'], stats: { records: 4_500, acmRecords: 3 } });
+  });
+
+  it('are refused by the Lambda, which reads one log file per object', async () => {
+    await expect(scan(`${file('a', 2)}${file('b', 2)}`, { lenient: false })).rejects.toThrow(/^not valid JSON: unexpected data after the end of the document \(at byte \d+\)$/);
+  });
+});
+
 describe('JSON Lines and records written one after another', () => {
   const lines = ['a', 'b', 'c'].map((id) => JSON.stringify(record({ eventID: id })));
 
@@ -91,11 +106,12 @@ describe('JSON Lines and records written one after another', () => {
     }
   });
 
-  it('are read in memory that does not grow with the file: one value at a time, each under the document cap', async () => {
+  it('are read in memory that does not grow with the file, one value at a time, by the CLI; the Lambda reads text whole, up to one document', async () => {
     const big = JSON.stringify(record({ eventSource: 'ec2.amazonaws.com', requestParameters: { pad: 'x'.repeat(100_000) } }));
     const text = `${Array.from({ length: 120 }, () => big).join('\n')}\n${lines[0]}\n`;
     expect(text.length).toBeGreaterThan(MAX_DOCUMENT_BYTES);
-    expect(await scan(text, { lenient: false, size: 1024 * 1024 })).toEqual({ ids: ['a'], stats: { records: 121, acmRecords: 1 } });
+    expect(await scan(text, { lenient: true, size: 1024 * 1024 })).toEqual({ ids: ['a'], stats: { records: 121, acmRecords: 1 } });
+    await expect(scan(text, { lenient: false, size: 1024 * 1024 })).rejects.toThrow(/^a document that does not start with \{"Records":\[ reaches the limit of 8 MiB/);
     const splitter = new ValueSequenceSplitter(1_000);
     expect(() => splitter.write(Buffer.from(`{"a":"${'x'.repeat(1_000)}`))).toThrow(/reaches the limit of 1000 bytes/);
   });

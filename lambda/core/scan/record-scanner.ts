@@ -48,7 +48,7 @@ export async function* scanWatchedRecords(
   stats: ScanStats,
   options: ScanOptions = {},
 ): AsyncGenerator<CloudTrailRecord> {
-  const splitter = new RecordSplitter();
+  let splitter = new RecordSplitter(options.lenient);
   const iterator = bytes[Symbol.asyncIterator]();
   const kept = options.lenient ? new KeptBytes(MAX_DOCUMENT_BYTES) : undefined;
   let yielded = 0;
@@ -56,24 +56,33 @@ export async function* scanWatchedRecords(
   let document: { head: readonly Uint8Array[]; rest: AsyncIterator<Uint8Array> | undefined } | undefined;
   try {
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-      const chunk = next.value;
+      let chunk = next.value;
       kept?.add(chunk);
-      const { records, candidates } = splitter.write(chunk);
-      const held = splitter.takeDocument();
-      if (held) {
-        document = { head: held, rest: iterator };
-        break;
-      }
-      stats.records += records;
-      for (const candidate of candidates) {
-        if (!mayNameWatchedSource(candidate.bytes)) continue;
-        const record = splitter.arrayKey === 'Events' ? lookupEntry(candidate) : unwrapEnvelope(parseCandidate(candidate));
-        if (isWatchedRecord(record)) {
-          stats.acmRecords += 1;
-          yielded += 1;
-          yield record;
+      for (;;) {
+        const start = splitter.offset;
+        const { records, candidates } = splitter.write(chunk);
+        const held = splitter.takeDocument();
+        if (held) {
+          document = { head: held, rest: iterator };
+          break;
         }
+        stats.records += records;
+        for (const candidate of candidates) {
+          if (!mayNameWatchedSource(candidate.bytes)) continue;
+          const record = splitter.arrayKey === 'Events' ? lookupEntry(candidate) : unwrapEnvelope(parseCandidate(candidate));
+          if (isWatchedRecord(record)) {
+            stats.acmRecords += 1;
+            yielded += 1;
+            yield record;
+          }
+        }
+        // Another log file follows this one (lenient only): a splitter of its own takes the rest.
+        if (splitter.nextAt === undefined) break;
+        chunk = chunk.subarray(splitter.nextAt - start);
+        splitter.end();
+        splitter = new RecordSplitter(options.lenient);
       }
+      if (document) break;
     }
     if (!document) {
       const whole = splitter.end();
@@ -169,8 +178,16 @@ async function* scanJsonText(
       }
     }
   }
-  for (const chunk of head) yield* recordsOf(sequence.write(chunk));
-  if (rest) for (let next = await rest.next(); !next.done; next = await rest.next()) yield* recordsOf(sequence.write(next.value));
+  // The Lambda reads JSON text whole, as before, up to one document's cap: a CloudTrail file is
+  // never JSON Lines, and parsing text costs many times what the splitter does per byte.
+  let total = 0;
+  const take = (chunk: Uint8Array): readonly SequenceValue[] => {
+    total += chunk.length;
+    if (!options.lenient && total >= MAX_DOCUMENT_BYTES) throw new DocumentSizeError(MAX_DOCUMENT_BYTES, 'bytes', 'whole');
+    return sequence.write(chunk);
+  };
+  for (const chunk of head) yield* recordsOf(take(chunk));
+  if (rest) for (let next = await rest.next(); !next.done; next = await rest.next()) yield* recordsOf(take(next.value));
   const { unclosed, values } = sequence.end();
   // An unclosed value cannot parse: its parse says what is missing, and where.
   if (unclosed) recordsOfValue(unclosed, stats, options);

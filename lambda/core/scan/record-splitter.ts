@@ -98,7 +98,7 @@ export type ArrayKey = 'Records' | 'Events';
 /** JSON's four whitespace bytes. */
 export const isWhitespace = (byte: number): boolean => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 
-type State = 'prefix' | 'array' | 'tail' | 'tail-json' | 'document' | 'taken';
+type State = 'prefix' | 'array' | 'tail' | 'tail-json' | 'document' | 'taken' | 'ended';
 
 let spareKernel: Kernel | undefined;
 
@@ -108,10 +108,20 @@ export function invalidJson(reason: string, offset: number): InvalidJsonError {
 }
 
 export class RecordSplitter {
+  /**
+   * Where the next document starts (a file offset), when `followed` and another `{` came after
+   * this one's end: log files written one after another (`zcat *.json.gz`). The splitter takes
+   * nothing more; the caller starts another at that byte.
+   */
+  nextAt: number | undefined;
+
+  /** @param followed whether another document may follow this one (the CLI's lenient reading). */
+  constructor(private readonly followed = false) {}
+
   private state: State = 'prefix';
   private kernel: Kernel | undefined;
   /** File offset of the next byte `write` receives. */
-  private offset = 0;
+  offset = 0;
   private token = 0;
   private tokenByte = 0;
   private choices: Buffer[] = [];
@@ -141,7 +151,7 @@ export class RecordSplitter {
     }
     if (this.state === 'array') return this.scanArray(chunk, start, out);
     if (this.state === 'document' || this.state === 'tail-json') this.hold(chunk);
-    else this.scanTail(chunk, start);
+    else if (this.state === 'tail') this.scanTail(chunk, start);
     return out;
   }
 
@@ -170,6 +180,7 @@ export class RecordSplitter {
       case 'document':
         return Buffer.concat(this.held);
       case 'taken':
+      case 'ended':
         return undefined;
       case 'array':
         throw invalidJson(`the document ends inside the ${this.arrayKey} array`, this.offset);
@@ -244,7 +255,7 @@ export class RecordSplitter {
   }
 
   private scanArray(chunk: Uint8Array, chunkOffset: number, out: SplitOutput): SplitOutput {
-    for (let from = 0; from < chunk.length; from += IN_CAPACITY) {
+    for (let from = 0; from < chunk.length && this.state !== 'ended'; from += IN_CAPACITY) {
       if (this.state === 'array') this.scanSlice(chunk.subarray(from, from + IN_CAPACITY), chunkOffset + from, out);
       else if (this.state === 'tail') this.scanTail(chunk.subarray(from, from + IN_CAPACITY), chunkOffset + from);
       else this.hold(chunk.subarray(from, from + IN_CAPACITY));
@@ -334,7 +345,12 @@ export class RecordSplitter {
         this.tailClosed = true;
         continue;
       }
-      if (this.tailClosed) throw invalidJson('unexpected data after the end of the document', offset + i);
+      if (this.tailClosed) {
+        if (!this.followed || byte !== 0x7b) throw invalidJson('unexpected data after the end of the document', offset + i);
+        this.nextAt = offset + i;
+        this.state = 'ended';
+        return;
+      }
       // More members after "Records": rare enough to check the rest with a full parse at the end.
       this.state = 'tail-json';
       this.hold(bytes.subarray(i));
