@@ -297,6 +297,21 @@ describe('output on a terminal and in a pipe', () => {
     expect(cli(['scan', log], { env: { NO_COLOR: '1' } }).stdout).not.toContain(ESCAPE);
   });
 
+  it('shows a progress line on stderr when it is a terminal, and clears it before the summary', () => {
+    const lines = Array.from({ length: 20_000 }, (_, i) => JSON.stringify(record({ eventID: `p${i}`, eventSource: 'ec2.amazonaws.com', requestParameters: { pad: 'x'.repeat(1_500) } })));
+    const slow = file('progress.jsonl', `${lines.join('\n')}\n`);
+    // `script` gives the CLI a terminal, as a person's shell does; its output is what that terminal showed.
+    const shown = spawnSync('script', ['-qec', `"${process.execPath}" "${BIN}" scan "${slow}"`, '/dev/null'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ACM_SENTINEL_CLI_CACHE: cache } });
+    expect(shown.status).toBe(0);
+    expect(shown.stdout).toMatch(/\r\u001b\[2Kscanning: 0 files done, 0 alerts · .*progress\[?\.\]?jsonl \d+%/);
+    expect(shown.stdout).toMatch(/\r\u001b\[2K(\u001b\[[0-9;]*m)?scanned 1 file: 20000 records/);
+  });
+
+  it('exits 3 with --fail-on when a finding is at or above it, and 0 below it', () => {
+    expect(cli(['scan', path.join(RECORDS_DIR, 'acm-delete-certificate.json'), '--fail-on', 'high']).code).toBe(3);
+    expect(cli(['scan', path.join(RECORDS_DIR, 'acm-delete-certificate.json'), '--fail-on', 'critical']).code).toBe(0);
+  });
+
   it('never colours --format json, whatever is forced', () => {
     const { stdout } = cli(['scan', log, '--format', 'json'], { env: { FORCE_COLOR: '1' } });
     expect(stdout).not.toContain(ESCAPE);
