@@ -129,8 +129,8 @@ describe('what scan reads', () => {
     const bad = cli(['scan', file('broken.jsonl', `${lines.join('\n')}\n`), '--format', 'json']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/broken\[?\.\]?jsonl: not valid JSON at line 6001, column \d+: a value where , : } or ] was expected: is a comma or a colon missing before it\?/);
-    // What came before the break is still shown.
-    expect(jsonLines(bad.stdout).map((alert) => alert.eventId)).toEqual(['line-1', 'line-2501', 'line-5001']);
+    // The broken record is named; every other record, before it and after, is still read.
+    expect(jsonLines(bad.stdout).map((alert) => alert.eventId)).toEqual(['line-1', 'line-2501', 'line-5001', 'line-7501']);
   });
 
   it('recognises files in a folder by their content, lists what it skipped with --verbose, and reads a digest named on the command line as a digest', () => {
@@ -187,10 +187,11 @@ describe('inputs that fight back', () => {
     expect(stderr).toContain('scanned 1 file: 1 record');
   });
 
-  it('shows the records before a line that starts no value, then names that line', () => {
-    const { code, stdout, stderr } = cli(['scan', file('tail.jsonl', `${rec('t1')}\n${rec('t2')}\nnull\n`), '--format', 'json']);
+  it('reads past lines that start no record and records that cannot be read, then names the first and counts the rest', () => {
+    const text = `${rec('t1')}\nnull\n{"eventID": "x" "y"}\n# a comment\n${rec('t2')}\n`;
+    const { code, stdout, stderr } = cli(['scan', file('tail.jsonl', text), '--format', 'json']);
     expect({ code, ids: jsonLines(stdout).map((alert) => alert.eventId) }).toEqual({ code: 1, ids: ['t1', 't2'] });
-    expect(stderr).toMatch(/tail\[?\.\]?jsonl: not valid JSON at line 3, column 1: text after value 2 that starts no other value/);
+    expect(stderr).toMatch(/tail\[?\.\]?jsonl: not valid JSON at line 2, column 1: text after value 1 that starts no other value.* \(and 2 more values or lines that could not be read; the others were\)/);
   });
 
   it('exits 1 on empty standard input, so a failed fetch piped in never passes a CI gate', () => {

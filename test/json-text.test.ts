@@ -116,8 +116,20 @@ describe('JSON Lines and records written one after another', () => {
     expect(() => splitter.write(Buffer.from(`{"a":"${'x'.repeat(1_000)}`))).toThrow(/reaches the limit of 1000 bytes/);
   });
 
+  it('are read past a broken record by the CLI, which names it at the end; the Lambda stops at it', async () => {
+    const text = `${lines[0]}\n{"eventID": tru}\n${lines[1]}\n`;
+    const ids: string[] = [];
+    const reading = (async () => {
+      for await (const found of scanWatchedRecords(chunked(Buffer.from(text), 7), { records: 0, acmRecords: 0 }, { lenient: true })) ids.push(String(found.eventID));
+    })();
+    await expect(reading).rejects.toThrow(/^not valid JSON in the value starting at line 2, column 1: an unexpected character/);
+    expect(ids).toEqual(['a', 'b']);
+    await expect(scan(text, { lenient: false })).rejects.toThrow(/^not valid JSON in the value starting at line 2, column 1/);
+  });
+
   it('name the line of text that starts no value', async () => {
     await expect(scan(`${lines[0]}\nwhat is this\n`)).rejects.toThrow('not valid JSON at line 2, column 1: text after value 1 that starts no other value');
+    await expect(scan(`${lines[0]}\nwhat is this\n`, { lenient: false })).rejects.toThrow('not valid JSON at line 2, column 1: text after value 1 that starts no other value');
   });
 });
 

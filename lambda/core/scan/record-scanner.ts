@@ -153,12 +153,26 @@ async function* scanJsonText(
   options: ScanOptions,
   skip: number,
 ): AsyncGenerator<CloudTrailRecord> {
-  const sequence = new ValueSequenceSplitter(MAX_DOCUMENT_BYTES);
+  const sequence = new ValueSequenceSplitter(MAX_DOCUMENT_BYTES, options.lenient);
   let seen = 0;
+  // Lenient only: values that cannot be read are counted and the rest still given; the input then fails at its end.
+  const broken: { count: number; first?: string; line?: number } = { count: 0 };
   function* recordsOf(values: readonly SequenceValue[]): Generator<CloudTrailRecord> {
     for (const value of values) {
       const unreadable: number[] = [];
-      for (const record of recordsOfValue(value, stats, options)) {
+      let records: unknown[];
+      try {
+        records = recordsOfValue(value, stats, options);
+      } catch (err) {
+        if (!options.lenient || !(err instanceof UnreadableValueError)) throw err;
+        broken.count += 1;
+        if (broken.first === undefined) {
+          broken.first = err.message;
+          broken.line = value.start.line;
+        }
+        continue;
+      }
+      for (const record of records) {
         if (record instanceof UnreadableEntry) {
           unreadable.push(record.index);
           continue;
@@ -190,9 +204,26 @@ async function* scanJsonText(
   if (rest) for (let next = await rest.next(); !next.done; next = await rest.next()) yield* recordsOf(take(next.value));
   const { unclosed, values } = sequence.end();
   // An unclosed value cannot parse: its parse says what is missing, and where.
-  if (unclosed) recordsOfValue(unclosed, stats, options);
+  if (unclosed) {
+    try {
+      recordsOfValue(unclosed, stats, options);
+    } catch (err) {
+      if (!(err instanceof UnreadableValueError) || broken.count === 0) throw err;
+      broken.count += 1;
+    }
+  }
+  const lines = sequence.skipped;
+  if (broken.count || lines.count) {
+    // The first problem in the text, whichever kind it was.
+    const first = broken.first !== undefined && (lines.first === undefined || broken.line! <= lines.line!) ? broken.first : lines.first!;
+    const others = broken.count + lines.count - 1;
+    throw new LogFormatError(`${first}${others ? ` (and ${others} more ${others === 1 ? 'value or line' : 'values or lines'} that could not be read; the others were)` : ''}`);
+  }
   if (unclosed || values === 0) throw new LogFormatError(unclosed ? 'not valid JSON: the text ends inside a value' : 'not valid JSON: the text holds no JSON value');
 }
+
+/** A value of JSON text that cannot be read (its syntax, or no CloudTrail record in a later value): the CLI goes on past it. */
+class UnreadableValueError extends LogFormatError {}
 
 /** The records of one top-level value; names its line when it is not CloudTrail (a later value of a sequence). */
 function recordsOfValue(value: SequenceValue, stats: ScanStats, options: ScanOptions): unknown[] {
@@ -201,7 +232,7 @@ function recordsOfValue(value: SequenceValue, stats: ScanStats, options: ScanOpt
   try {
     parsed = parseJsonText(value.bytes.toString('utf8'), value.start);
   } catch (err) {
-    throw err instanceof JsonTextError ? new LogFormatError(err.message) : err;
+    throw err instanceof JsonTextError ? new UnreadableValueError(err.message) : err;
   }
   if (parsed.repaired) stats.repaired = (stats.repaired ?? 0) + parsed.repaired;
   if (value.index === 1 && options.lenient) refuseLambdaEvent(parsed.value);
@@ -209,7 +240,7 @@ function recordsOfValue(value: SequenceValue, stats: ScanStats, options: ScanOpt
     return extractRecords(parsed.value);
   } catch (err) {
     if (value.index === 1 || !(err instanceof NotCloudTrailError)) throw err;
-    throw new LogFormatError(`not a CloudTrail record: value ${value.index}, at ${describePosition(value.start)}, is ${describeShape(parsed.value)}`);
+    throw new UnreadableValueError(`not a CloudTrail record: value ${value.index}, at ${describePosition(value.start)}, is ${describeShape(parsed.value)}`);
   }
 }
 

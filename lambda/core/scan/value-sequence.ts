@@ -45,10 +45,18 @@ export class ValueSequenceSplitter {
   /** How much of a byte-order mark has been seen at the start, or -1 once past it. */
   private bom = 0;
 
+  /** Lines skipped (lenient only) because they start no value: how many, and what the first one's error would have said. */
+  readonly skipped: { count: number; first?: string; line?: number } = { count: 0 };
+  private skippingLine = false;
+
   /**
    * @param maxValueBytes the most one value may take; at that size the input fails with DocumentSizeError.
+   * @param lenient after the first value, a line that starts no value (a `null`, a comment) is skipped and counted instead of failing the input.
    */
-  constructor(private readonly maxValueBytes: number) {}
+  constructor(
+    private readonly maxValueBytes: number,
+    private readonly lenient = false,
+  ) {}
 
   /**
    * Takes the next bytes, in any chunking; returns the values they complete, in order. Text that
@@ -90,7 +98,20 @@ export class ValueSequenceSplitter {
         }
         continue;
       }
+      if (this.skippingLine) {
+        if (byte === 0x0a) this.skippingLine = false;
+        continue;
+      }
       if (isWhitespace(byte) || (byte === 0x2c && this.values > 0)) continue;
+      if (byte !== 0x7b && byte !== 0x5b && this.lenient && this.values > 0) {
+        this.skipped.count += 1;
+        if (this.skipped.first === undefined) {
+          this.skipped.first = this.notAValue(i).message;
+          this.skipped.line = this.line;
+        }
+        this.skippingLine = true;
+        continue;
+      }
       if (byte !== 0x7b && byte !== 0x5b) {
         // The values this input completed are handed over first; the error comes with the next call.
         this.failed = this.notAValue(i);
