@@ -3,6 +3,8 @@
  * `node child.js <case> <file>` prints one JSON line with the time, the peak RSS and what the
  * case found. bench/run.ts bundles this file and runs it once per case and repetition.
  */
+// First, as in the handler and the CLI: the same V8 tier-up budget as the code path it measures.
+import '../lambda/tiering';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
