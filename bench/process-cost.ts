@@ -54,27 +54,50 @@ export interface ProcessCost {
   dispose(): void;
 }
 
-function runProcess(args: readonly string[], pinned: boolean, env: NodeJS.ProcessEnv, timeoutMs = 180_000): Promise<ProcessRun> {
+/** A Node process run to its end: exit code, output, and the time from spawn to exit. */
+export interface Spawned {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly processMs: number;
+}
+
+/** Runs `node ARGS`, pinned to the first CPU with `taskset -c 0` when asked; killed at the time limit. */
+export function spawnNode(args: readonly string[], env: NodeJS.ProcessEnv = process.env, options: { pinned?: boolean; timeoutMs?: number } = {}): Promise<Spawned> {
   return new Promise((resolve, reject) => {
-    const [command, argv] = pinned ? ['taskset', ['-c', '0', process.execPath, ...args]] : [process.execPath, [...args]];
+    const [command, argv] = options.pinned ? ['taskset', ['-c', '0', process.execPath, ...args]] : [process.execPath, [...args]];
     const started = process.hrtime.bigint();
     const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 180_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const stderr = Buffer.concat(err).toString('utf8');
-      const usage = /@@usage (\S+) (\S+)/.exec(stderr);
-      const stdout = Buffer.concat(out).toString('utf8');
-      const error = code !== 0 ? stderr.trim().split('\n')[0]?.slice(0, 120) || `exit code ${code}` : undefined;
-      resolve({ wallMs, cpuMs: usage ? Number(usage[1]) : NaN, maxRssMb: usage ? Number(usage[2]) : NaN, stdout, ...(error ? { error } : {}) });
+      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), processMs: Number(process.hrtime.bigint() - started) / 1e6 });
     });
   });
+}
+
+/** Why a process failed, in a few words: its first line of stderr, or how it ended. */
+export function failure(spawned: Spawned): string {
+  if (/heap out of memory|Allocation failed/i.test(spawned.stderr)) return 'out of memory';
+  if (spawned.code === null) return 'killed (time limit)';
+  return spawned.stderr.trim().split('\n')[0]?.slice(0, 120) || `exit code ${spawned.code}`;
+}
+
+async function runProcess(args: readonly string[], pinned: boolean, env: NodeJS.ProcessEnv): Promise<ProcessRun> {
+  const spawned = await spawnNode(args, env, { pinned });
+  const usage = /@@usage (\S+) (\S+)/.exec(spawned.stderr);
+  return {
+    wallMs: spawned.processMs,
+    cpuMs: usage ? Number(usage[1]) : NaN,
+    maxRssMb: usage ? Number(usage[2]) : NaN,
+    stdout: spawned.stdout,
+    ...(spawned.code !== 0 ? { error: failure(spawned) } : {}),
+  };
 }
 
 /** Sets up the floor script, the usage hook and a CLI bundle of its own in a temporary folder. */

@@ -9,7 +9,6 @@
  * Options: --reps N (default 9), --sizes 1000,10000 (default 1000,10000,100000,400000),
  * --verbose (every floor, decoder and scanner run's wall time, on stderr).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -17,7 +16,7 @@ import { build, type BuildOptions } from 'esbuild';
 import { BUNDLE_EXTERNAL_MODULES, BUNDLE_MAIN_FIELDS } from '../infra/bundle-options';
 import { digestOf, type CaseName, type CaseResult } from './child';
 import { generateFiles, GENERATOR_VERSION, type GeneratedFile } from './generate';
-import { canPin, pairedCost, processCost, type PairedCost, type ProcessRun } from './process-cost';
+import { canPin, failure, median, pairedCost, processCost, spawnNode, type PairedCost, type ProcessRun, type Spawned } from './process-cost';
 
 const ROOT = path.join(__dirname, '..');
 const DATA = path.join(__dirname, 'data');
@@ -34,11 +33,6 @@ interface Run extends CaseResult {
   readonly processMs: number;
 }
 
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 function option(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
@@ -65,39 +59,10 @@ async function benchFiles(sizes: readonly number[]): Promise<GeneratedFile[]> {
   return files;
 }
 
-interface Spawned {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly processMs: number;
-}
-
-function run(args: readonly string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 180_000, pinned = false): Promise<Spawned> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = pinned ? spawn('taskset', ['-c', '0', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env }) : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const processMs = Number(process.hrtime.bigint() - started) / 1e6;
-      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), processMs });
-    });
-  });
-}
-
-function failure(spawned: Spawned): string {
-  if (/heap out of memory|Allocation failed/i.test(spawned.stderr)) return 'out of memory';
-  if (spawned.code === null) return 'killed (time limit)';
-  return spawned.stderr.trim().split('\n')[0]?.slice(0, 120) || `exit code ${spawned.code}`;
-}
+const run = (args: readonly string[], env: NodeJS.ProcessEnv = process.env, pinned = false): Promise<Spawned> => spawnNode(args, env, { pinned });
 
 async function runCase(childJs: string, name: CaseName, file: string, preload?: string, pinned = false): Promise<Run> {
-  const spawned = await run([childJs, name, file, ...(preload ? [preload] : [])], { ...process.env, ...QUIET_ENV }, undefined, pinned);
+  const spawned = await run([childJs, name, file, ...(preload ? [preload] : [])], { ...process.env, ...QUIET_ENV }, pinned);
   if (spawned.code !== 0) return { wallMs: NaN, maxRssMb: NaN, processMs: spawned.processMs, error: failure(spawned) };
   return { ...(JSON.parse(spawned.stdout) as CaseResult), processMs: spawned.processMs };
 }
