@@ -40,7 +40,7 @@ describe('raw line breaks inside strings', () => {
     expect(await scan(document)).toEqual({ ids: ['before', 'pasted'], stats: { records: 2, acmRecords: 2, repaired: 2 } });
     const strict = await failure(scan(document, { lenient: false }));
     expect(strict).toBeInstanceOf(InvalidJsonError);
-    expect(strict.message).toMatch(/^not valid JSON: control character where JSON allows none \(at byte \d+\)$/);
+    expect(strict.message).toMatch(/^not valid JSON: control character where JSON allows none \(a raw line break or tab inside a string\?\) \(at byte \d+\)$/);
   });
 
   it('never give a record twice when the break comes after records already read, in any chunking', async () => {
@@ -81,6 +81,15 @@ describe('log files written one after another (zcat *.json.gz)', () => {
     const text = `${file('a', 1_500)}\n${file('b', 1_500)}${file('c', 1_500)}\n`;
     expect(text.length).toBeGreaterThan(MAX_DOCUMENT_BYTES);
     for (const size of [1024 * 1024, 65_537]) expect(await scan(text, { size })).toEqual({ ids: ['a0', 'b0', 'c0'], stats: { records: 4_500, acmRecords: 3 } });
+  });
+
+  it('go on past a document between them that is not CloudTrail, and name it', async () => {
+    const ids: string[] = [];
+    const reading = (async () => {
+      for await (const found of scanWatchedRecords(chunked(Buffer.from(`${file('a', 2)}\n{"foo":1}\n${file('b', 2)}`), 64), { records: 0, acmRecords: 0 }, { lenient: true })) ids.push(String(found.eventID));
+    })();
+    await expect(reading).rejects.toThrow(/^not a CloudTrail record: value 2, at line \d+, column 1, is an object with keys "foo"$/);
+    expect(ids).toEqual(['a0', 'b0']);
   });
 
   it('are refused by the Lambda, which reads one log file per object', async () => {
@@ -125,6 +134,18 @@ describe('JSON Lines and records written one after another', () => {
     await expect(reading).rejects.toThrow(/^not valid JSON in the value starting at line 2, column 1: an unexpected character/);
     expect(ids).toEqual(['a', 'b']);
     await expect(scan(text, { lenient: false })).rejects.toThrow(/^not valid JSON in the value starting at line 2, column 1/);
+  });
+
+  it('lose only the line of a truncated record, whatever quotes and brackets it left open', async () => {
+    for (const cut of [40, 61, 90]) {
+      const text = `${lines[0]}\n${lines[1]!.slice(0, cut)}\n${lines[1]}\n{"eventID":"bad}\n${lines[2]}\n`;
+      const ids: string[] = [];
+      const reading = (async () => {
+        for await (const found of scanWatchedRecords(chunked(Buffer.from(text), 13), { records: 0, acmRecords: 0 }, { lenient: true })) ids.push(String(found.eventID));
+      })();
+      await expect(reading).rejects.toThrow(/^not valid JSON at line 2, column \d+: the record on this line ends before it is complete \(JSON Lines hold one record per line\) \(and 1 more value or line that could not be read; the others were\)$/);
+      expect(ids).toEqual(['a', 'b', 'c']);
+    }
   });
 
   it('name the line of text that starts no value', async () => {

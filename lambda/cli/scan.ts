@@ -152,6 +152,7 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
   let acmRecords = 0;
   let failures = 0;
   let skipped = 0;
+  let partial = 0;
   let unexplained = 0;
   const fail = (message: string) => {
     failures += 1;
@@ -214,10 +215,12 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
           skip(file, found.file === '-' ? 'standard input was empty' : 'it holds nothing once decompressed', true);
           continue;
         }
-        if (!result.error) {
+        // A file that broke part-way counts with what was read of it, and says so.
+        if (!result.error || result.stats.records > 0) {
           files += 1;
           records += result.stats.records;
           acmRecords += result.stats.acmRecords;
+          if (result.error) partial += 1;
         }
         progress?.done(files, alerts.length);
         if (result.stats.repaired) {
@@ -236,7 +239,7 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
   progress?.clear();
 
   io.err(
-    `scanned ${plural(files, 'file')}: ${plural(records, 'record')}, ${plural(acmRecords, 'ACM record')}, ${countAlerts(alerts)}` +
+    `scanned ${plural(files, 'file')}${partial ? ` (${partial} only in part)` : ''}: ${plural(records, 'record')}, ${plural(acmRecords, 'ACM record')}, ${countAlerts(alerts)}` +
       `${skipped ? `; ${skipped} skipped` : ''}${failures ? `; ${failures} unreadable` : ''}`,
   );
   if (files === 0 && failures === 0) {

@@ -54,6 +54,8 @@ export async function* scanWatchedRecords(
   let yielded = 0;
   // What the splitter hands over when the input is no `{"Records":[` or `{"Events":[` file, and the rest of the input after it.
   let document: { head: readonly Uint8Array[]; rest: AsyncIterator<Uint8Array> | undefined } | undefined;
+  // Log files already read before the current one (lenient: files written one after another).
+  let before = 0;
   try {
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
       let chunk = next.value;
@@ -81,6 +83,7 @@ export async function* scanWatchedRecords(
         chunk = chunk.subarray(splitter.nextAt - start);
         splitter.end();
         splitter = new RecordSplitter(options.lenient);
+        before += 1;
       }
       if (document) break;
     }
@@ -104,7 +107,7 @@ export async function* scanWatchedRecords(
   }
   kept?.release();
   if (document) {
-    yield* scanJsonText(document.head, document.rest, stats, options, 0);
+    yield* scanJsonText(document.head, document.rest, stats, options, 0, before);
     return;
   }
   if (kept?.complete && kept.bytes <= EVENT_CHECK_BYTES && stats.acmRecords === 0) refuseLambdaEvent(parsedOrUndefined(Buffer.concat(kept.take())));
@@ -144,7 +147,8 @@ class KeptBytes {
 
 /**
  * Reads JSON text value by value: `head`, then the rest of `rest`. The first `skip` watched
- * records are counted but not yielded (they were, before a fallback from the splitter).
+ * records are counted but not yielded (they were, before a fallback from the splitter); `before`
+ * documents were read ahead of this text (log files written one after another).
  */
 async function* scanJsonText(
   head: readonly Uint8Array[],
@@ -152,6 +156,7 @@ async function* scanJsonText(
   stats: ScanStats,
   options: ScanOptions,
   skip: number,
+  before = 0,
 ): AsyncGenerator<CloudTrailRecord> {
   const sequence = new ValueSequenceSplitter(MAX_DOCUMENT_BYTES, options.lenient);
   let seen = 0;
@@ -162,7 +167,8 @@ async function* scanJsonText(
       const unreadable: number[] = [];
       let records: unknown[];
       try {
-        records = recordsOfValue(value, stats, options);
+        // After log files already read, no value is the input's first.
+        records = recordsOfValue(before ? { ...value, index: value.index + before } : value, stats, options);
       } catch (err) {
         if (!options.lenient || !(err instanceof UnreadableValueError)) throw err;
         broken.count += 1;

@@ -37,7 +37,7 @@ export interface SplitOutput {
 }
 
 const REASONS: Record<number, string> = {
-  [ERROR.controlInString]: 'control character where JSON allows none',
+  [ERROR.controlInString]: 'control character where JSON allows none (a raw line break or tab inside a string?)',
   [ERROR.badCharacter]: 'backslash outside a string',
   [ERROR.badEscape]: 'invalid escape sequence in a string',
   [ERROR.mismatch]: 'mismatched bracket',

@@ -48,6 +48,8 @@ export class ValueSequenceSplitter {
   /** Lines skipped (lenient only) because they start no value: how many, and what the first one's error would have said. */
   readonly skipped: { count: number; first?: string; line?: number } = { count: 0 };
   private skippingLine = false;
+  /** One record per line, once the first value has shown it (lenient only). */
+  private lineMode = false;
 
   /**
    * @param maxValueBytes the most one value may take; at that size the input fails with DocumentSizeError.
@@ -82,8 +84,21 @@ export class ValueSequenceSplitter {
       }
       this.bom = -1;
       if (byte === 0x0a) {
+        // JSON Lines hold one record per line: a record still open at its line's end is broken,
+        // and the next line starts afresh, however its quotes and brackets were left.
+        if (this.lineMode && this.depth > 0) {
+          this.skip(`not valid JSON at ${describePosition(this.positionAt(i))}: the record on this line ends before it is complete (JSON Lines hold one record per line)`);
+          this.depth = 0;
+          this.inString = false;
+          this.escaped = false;
+          this.open = [];
+          this.openBytes = 0;
+          from = -1;
+        }
         this.line += 1;
         this.lineStart = this.offset + i + 1;
+        this.skippingLine = false;
+        continue;
       }
       if (this.depth > 0) {
         if (this.inString) {
@@ -98,17 +113,10 @@ export class ValueSequenceSplitter {
         }
         continue;
       }
-      if (this.skippingLine) {
-        if (byte === 0x0a) this.skippingLine = false;
-        continue;
-      }
+      if (this.skippingLine) continue;
       if (isWhitespace(byte) || (byte === 0x2c && this.values > 0)) continue;
       if (byte !== 0x7b && byte !== 0x5b && this.lenient && this.values > 0) {
-        this.skipped.count += 1;
-        if (this.skipped.first === undefined) {
-          this.skipped.first = this.notAValue(i).message;
-          this.skipped.line = this.line;
-        }
+        this.skip(this.notAValue(i).message);
         this.skippingLine = true;
         continue;
       }
@@ -152,12 +160,22 @@ export class ValueSequenceSplitter {
     return new NotJsonError(`not valid JSON at ${where}: expected { or [ (CloudTrail logs, records and exports are JSON objects)`);
   }
 
+  /** Counts a line passed over (lenient only), keeping what the first one's error says. */
+  private skip(message: string): void {
+    this.skipped.count += 1;
+    if (this.skipped.first !== undefined) return;
+    this.skipped.first = message;
+    this.skipped.line = this.line;
+  }
+
   private close(last: Uint8Array): SequenceValue {
     const bytes = this.open.length ? Buffer.concat([...this.open, last]) : Buffer.from(last.buffer, last.byteOffset, last.length);
     if (bytes.length >= this.maxValueBytes) throw new DocumentSizeError(this.maxValueBytes, 'bytes', 'whole');
     this.open = [];
     this.openBytes = 0;
     this.values += 1;
+    // A first value on one line makes the input JSON Lines (lenient only): see write.
+    if (this.values === 1 && this.lenient && this.openStart.line === this.line) this.lineMode = true;
     return { bytes, start: this.openStart, index: this.values };
   }
 
