@@ -3,8 +3,9 @@
  * naming the object or a clean skip, and the good object's alert is always delivered.
  */
 import { gzipSync } from 'node:zlib';
-import { putObject, receiveDelivered, startSandbox, type LocalSandbox } from '../lambda/local/sandbox';
-import { record, s3Handler, type S3Handler, s3RecordIn, SECRET_MARKERS } from './support';
+import { putObject, receiveDelivered, type LocalSandbox } from '../lambda/local/sandbox';
+import { handlerSandbox } from './handler-sandbox';
+import { record, type S3Handler, s3RecordIn, SECRET_MARKERS } from './support';
 
 const BUCKET = 'trail-bucket';
 const PREFIX = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/03/14/';
@@ -36,17 +37,10 @@ const objects: Record<string, Buffer> = {
 
 let sandbox: LocalSandbox;
 let handler: S3Handler;
-const savedEnv = { ...process.env };
+handlerSandbox({ env: { MAX_DECOMPRESSED_BYTES: String(MAX_BYTES) }, drain: false }, (ready) => ({ sandbox, handler } = ready));
 
 beforeAll(async () => {
-  sandbox = await startSandbox();
-  Object.assign(process.env, sandbox.handlerEnv, { POWERTOOLS_LOG_LEVEL: 'SILENT', MAX_DECOMPRESSED_BYTES: String(MAX_BYTES) });
-  handler = s3Handler();
   for (const [name, body] of Object.entries(objects)) await putObject(sandbox, BUCKET, `${PREFIX}${name}`, body);
-});
-afterAll(async () => {
-  process.env = savedEnv;
-  await sandbox?.stop();
 });
 
 describe('abuse inputs in one event', () => {

@@ -11,7 +11,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { gzipSync } from 'node:zlib';
 import { main } from '../lambda/cli/main';
 import type { BackfillBatch, BackfillBatchResult } from '../lambda/handler';
-import { putObject, receiveDelivered, startSandbox, type LocalSandbox } from '../lambda/local/sandbox';
+import { putObject, receiveDelivered, type LocalSandbox } from '../lambda/local/sandbox';
+import { handlerSandbox } from './handler-sandbox';
 import { record } from './support';
 
 const TRAIL = 'org-trail-logs';
@@ -21,11 +22,9 @@ const key = (d: string, hhmm: string, id: string) => `${day(d)}111122223333_Clou
 
 let sandbox: LocalSandbox;
 let backfill: (batch: BackfillBatch) => Promise<BackfillBatchResult>;
-const savedEnv = { ...process.env };
+handlerSandbox({ dedupe: true, env: { BACKFILL_REPORT_BUCKET: REPORTS }, drain: false }, (ready) => ({ sandbox } = ready));
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ dedupe: true });
-  Object.assign(process.env, sandbox.handlerEnv, { POWERTOOLS_LOG_LEVEL: 'SILENT', BACKFILL_REPORT_BUCKET: REPORTS });
   await putObject(sandbox, REPORTS, 'placeholder', Buffer.from(''));
   await putObject(sandbox, TRAIL, key('13', '0905', 'a'), gzipSync(JSON.stringify({ Records: [record({ eventID: 'bf-1' }), record({ eventID: 'bf-2', eventName: 'ExportCertificate' })] })));
   await putObject(sandbox, TRAIL, key('13', '2355', 'b'), gzipSync(JSON.stringify({ Records: [record({ eventID: 'bf-late', eventName: 'RevokeCertificate' })] })));
@@ -33,10 +32,6 @@ beforeAll(async () => {
   ({ backfill } = require('../lambda/handler') as typeof import('../lambda/handler'));
 });
 
-afterAll(async () => {
-  process.env = savedEnv;
-  await sandbox?.stop();
-});
 
 const batch = (prefixes: string[], publish: boolean, until = '2025-03-14T23:59:59.999Z'): BackfillBatch => ({
   Items: prefixes.map((prefix) => ({ prefix })),

@@ -5,8 +5,9 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { putObject, receiveDelivered, startSandbox, type LocalSandbox } from '../lambda/local/sandbox';
-import { record, RECORDS_DIR, s3Handler, type S3Handler, s3RecordIn, SECRET_MARKERS } from './support';
+import { putObject, receiveDelivered, type LocalSandbox } from '../lambda/local/sandbox';
+import { handlerSandbox } from './handler-sandbox';
+import { record, RECORDS_DIR, type S3Handler, s3RecordIn, SECRET_MARKERS } from './support';
 
 const BUCKET = 'trail-bucket';
 const PREFIX = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/03/14/';
@@ -15,22 +16,7 @@ const s3Record = s3RecordIn(BUCKET);
 
 let sandbox: LocalSandbox;
 let handler: S3Handler;
-const savedEnv = { ...process.env };
-
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  Object.assign(process.env, sandbox.handlerEnv, { POWERTOOLS_LOG_LEVEL: 'SILENT' });
-  handler = s3Handler();
-});
-
-afterAll(async () => {
-  process.env = savedEnv;
-  await sandbox?.stop();
-});
-
-beforeEach(async () => {
-  await receiveDelivered(sandbox);
-});
+handlerSandbox({}, (ready) => ({ sandbox, handler } = ready));
 
 describe('handler end to end', () => {
   it('answers an SQS batch with the ids of the messages to retry: a missing object and a message it cannot read, not the others', async () => {

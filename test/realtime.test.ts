@@ -5,9 +5,10 @@
  * real-time path are capped and the log file folds the rest.
  */
 import { gzipSync } from 'node:zlib';
-import { putObject, receiveDelivered, startSandbox, type LocalSandbox } from '../lambda/local/sandbox';
+import { putObject, receiveDelivered, type LocalSandbox } from '../lambda/local/sandbox';
+import { handlerSandbox } from './handler-sandbox';
 import type { CloudTrailRecord } from '../lambda/core/types';
-import { record, s3Handler, s3RecordIn, SECRET_MARKERS, type S3Handler } from './support';
+import { record, s3RecordIn, SECRET_MARKERS, type S3Handler } from './support';
 
 const BUCKET = 'trail-bucket';
 const PREFIX = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/03/14/';
@@ -26,22 +27,7 @@ const realtime = (detail: CloudTrailRecord) => ({
 
 let sandbox: LocalSandbox;
 let handler: S3Handler;
-const savedEnv = { ...process.env };
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ dedupe: true });
-  Object.assign(process.env, sandbox.handlerEnv, { POWERTOOLS_LOG_LEVEL: 'SILENT' });
-  handler = s3Handler();
-});
-
-afterAll(async () => {
-  process.env = savedEnv;
-  await sandbox?.stop();
-});
-
-beforeEach(async () => {
-  await receiveDelivered(sandbox);
-});
+handlerSandbox({ dedupe: true }, (ready) => ({ sandbox, handler } = ready));
 
 describe('the real-time path', () => {
   it('alerts on a real-time event alone, marked via eventbridge, redacted like any alert', async () => {

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, open, readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { skipReasonForKey } from '../core/ingest/s3-event';
-import { readLogStream, type PartialResult } from '../core/pipeline/analyze';
+import { readLogStream, systemProblem, type PartialResult } from '../core/pipeline/analyze';
 import { plain } from '../core/render/untrusted';
 import { createRuleEngine } from '../core/rules/evaluate';
 import { INPUT_BATCH_BYTES } from '../core/scan/decode';
@@ -35,16 +35,6 @@ interface Found {
   readonly error?: string;
 }
 
-/** An operating-system error, in words, without Node's message (which repeats the path as it is). */
-function fsProblem(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  const words: Record<string, string> = {
-    ENOENT: 'no such file or folder', EACCES: 'permission denied', EPERM: 'permission denied', ELOOP: 'a loop of symbolic links',
-    ENOTDIR: 'not a folder', EISDIR: 'a folder', EMFILE: 'too many open files', ENAMETOOLONG: 'the name is too long',
-  };
-  return code ? `${words[code] ?? 'cannot be read'} (${code})` : 'cannot be read';
-}
-
 /**
  * Files under `target`, recursively, in a stable order; a file named directly is always taken.
  * Each real folder and file is visited once (by device and inode), so links, loops included, add
@@ -61,7 +51,7 @@ async function* filesUnder(target: string, named: boolean, visited = new Set<str
   } catch (err) {
     // In a folder, a link to nothing (or to itself) is passed over; anything else that cannot be read is reported.
     const link = named ? false : await lstat(target).then((linked) => linked.isSymbolicLink(), () => false);
-    yield { file: target, named, ...(link ? { skip: `a symbolic link to nothing readable: ${fsProblem(err)}` } : { error: fsProblem(err) }) };
+    yield { file: target, named, ...(link ? { skip: `a symbolic link to nothing readable: ${systemProblem(err)}` } : { error: systemProblem(err) }) };
     return;
   }
   if (!info.isDirectory()) {
@@ -81,7 +71,7 @@ async function* filesUnder(target: string, named: boolean, visited = new Set<str
     try {
       skip = info.size === 0 ? 'an empty file' : named ? undefined : await notJson(target);
     } catch (err) {
-      yield { file: target, named, error: fsProblem(err) };
+      yield { file: target, named, error: systemProblem(err) };
       return;
     }
     yield { file: target, named, ...(skip ? { skip } : {}) };
@@ -94,7 +84,7 @@ async function* filesUnder(target: string, named: boolean, visited = new Set<str
   try {
     entries = (await readdir(target, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
   } catch (err) {
-    yield { file: target, named, error: fsProblem(err) };
+    yield { file: target, named, error: systemProblem(err) };
     return;
   }
   for (const entry of entries) {
@@ -202,7 +192,7 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
             },
           });
         } catch (err) {
-          fail(`${file}: ${fsProblem(err)}`);
+          fail(`${file}: ${systemProblem(err)}`);
           continue;
         }
         const cause = result.error?.cause;
@@ -233,7 +223,7 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
       }
     } catch (err) {
       if (err instanceof UsageError) throw err;
-      fail(`${plain(target)}: ${fsProblem(err)}`);
+      fail(`${plain(target)}: ${systemProblem(err)}`);
     }
   }
   progress?.clear();

@@ -79,15 +79,28 @@ function hintFor(err: unknown): string | undefined {
   return undefined;
 }
 
+const SYSTEM_WORDS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or folder', EACCES: 'permission denied', EPERM: 'permission denied', ELOOP: 'a loop of symbolic links',
+  ENOTDIR: 'not a folder', EISDIR: 'a folder', EMFILE: 'too many open files', ENAMETOOLONG: 'the name is too long', ENXIO: 'no such device',
+};
+
+/**
+ * An operating-system error in words, with its code: "permission denied (EACCES)". Never Node's
+ * message, which repeats the path as it is, line breaks and all.
+ */
+export function systemProblem(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code ? `${SYSTEM_WORDS[code] ?? 'cannot be read'} (${code})` : 'cannot be read';
+}
+
 /** Turns any failure while reading a log into an error that names the file and says what to do. */
 export function describeReadFailure(name: string, err: unknown): LogObjectReadError {
   const hint = hintFor(err);
   const error = err as { name?: string; message?: string; $metadata?: unknown; code?: string; syscall?: string };
   // AWS SDK errors carry their code in `name` ("NoSuchKey"); say it, since the message alone is vague.
-  // An operating-system error is told by its code: its message repeats the path as it is, line breaks and all.
   const reason = error?.$metadata && error.name
     ? `${error.name}: ${error.message}`
-    : error?.syscall && error.code ? `the system cannot ${error.syscall} it (${error.code})` : (error?.message ?? String(err));
+    : error?.syscall && error.code ? systemProblem(err) : (error?.message ?? String(err));
   const explained = `${reason}${hint ? ` (${hint})` : ''}`;
   return new LogObjectReadError(`${name}: ${explained}`, { cause: err, reason: explained });
 }

@@ -19,7 +19,7 @@ export interface ScanOptions {
    * text, so raw line breaks pasted from AWS's documentation are repaired and any other problem
    * is named by line and column; and a Lambda event (S3, SNS, SQS, EventBridge `Object Created`)
    * is refused as one (LambdaEventError) rather than read as a log that holds nothing.
-   * Costs a copy of the first MAX_DOCUMENT_BYTES. @default false
+   * Holds on to the first MAX_DOCUMENT_BYTES of the input until it is read. @default false
    */
   readonly lenient?: boolean;
 }
@@ -115,7 +115,7 @@ export async function* scanWatchedRecords(
 
 /** Copies of the first bytes of an input, up to a cap; `complete` while they are all of it. */
 class KeptBytes {
-  private chunks: Buffer[] = [];
+  private chunks: Uint8Array[] = [];
   bytes = 0;
   complete = true;
 
@@ -129,11 +129,11 @@ class KeptBytes {
       this.chunks = [];
       return;
     }
-    // A copy: the producer may reuse its buffers once the chunk is handed on.
-    this.chunks.push(Buffer.from(chunk));
+    // The chunk itself, not a copy: producers hand each chunk over for good (the splitters keep views of them across writes too).
+    this.chunks.push(chunk);
   }
 
-  take(): Buffer[] {
+  take(): Uint8Array[] {
     const chunks = this.chunks;
     this.chunks = [];
     return chunks;
