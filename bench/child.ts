@@ -7,13 +7,14 @@
 import '../lambda/tiering';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { buildAlert } from '../lambda/core/alerts/alert';
 import { analyzeLogStream } from '../lambda/core/pipeline/analyze';
 import { createRuleEngine } from '../lambda/core/rules/evaluate';
 import { DEFAULT_RULE_CONFIG } from '../lambda/core/rules/rule-config';
-import { decodeLogBytes, GUNZIP_CHUNK_BYTES } from '../lambda/core/scan/decode';
+import { decodeLogBytes, GUNZIP_CHUNK_BYTES, inflateModeFor } from '../lambda/core/scan/decode';
 import { createKernel } from '../lambda/core/scan/record-splitter-kernel';
 import { extractRecords, isWatchedRecord } from '../lambda/core/scan/records';
 import type { Alert } from '../lambda/core/types';
@@ -88,7 +89,9 @@ async function naive(file: string): Promise<Partial<CaseResult>> {
 /** acm-sentinel: the code path the Lambda handler and the scan CLI use. */
 async function scanner(file: string): Promise<Partial<CaseResult>> {
   const engine = createRuleEngine(DEFAULT_RULE_CONFIG);
-  const { stats, alerts } = await analyzeLogStream(read(file), { engine, name: file });
+  // Where the scan CLI and the handler inflate on this many CPUs: the main thread when pinned to one.
+  const inflate = inflateModeFor(availableParallelism());
+  const { stats, alerts } = await analyzeLogStream(read(file), { engine, name: file, inflate });
   return { records: stats.records, acmRecords: stats.acmRecords, alerts: alerts.length, digest: digestOf(alerts) };
 }
 

@@ -1,5 +1,6 @@
 import { parseRuleConfigText, type RuleConfig } from './core/rules/rule-config';
-import { DEFAULT_MAX_DECOMPRESSED_BYTES } from './core/scan/decode';
+import { availableParallelism } from 'node:os';
+import { DEFAULT_MAX_DECOMPRESSED_BYTES, inflateModeFor, type InflateMode } from './core/scan/decode';
 import { ConfigError } from './errors';
 
 /**
@@ -34,6 +35,8 @@ export interface Config {
   readonly logReaderRoleArn?: string;
   /** The log bucket's Region, when it is not the function's. */
   readonly logBucketRegion?: string;
+  /** Where gzip is inflated, from the function's memory size (its share of CPU). */
+  readonly inflate: InflateMode;
 }
 
 /** Reads and validates the handler's configuration; throws ConfigError naming the variable at fault. */
@@ -64,8 +67,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
   if (logBucketRegion !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(logBucketRegion)) {
     throw new ConfigError(`${ENV.logBucketRegion} must be an AWS Region such as eu-west-1 (got "${logBucketRegion}"); the CDK stack sets it`);
   }
+  // Set by Lambda itself: the function's memory, which fixes its share of CPU.
+  const memoryMb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  const inflate = inflateModeFor(availableParallelism(), Number.isFinite(memoryMb) && memoryMb > 0 ? memoryMb : undefined);
   return Object.freeze({
-    topicArn, rules, maxDecompressedBytes, claimLeaseMs,
+    topicArn, rules, maxDecompressedBytes, claimLeaseMs, inflate,
     ...(dedupeTableName ? { dedupeTableName } : {}),
     ...(logReaderRoleArn ? { logReaderRoleArn } : {}),
     ...(logBucketRegion ? { logBucketRegion } : {}),

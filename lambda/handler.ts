@@ -141,6 +141,7 @@ export async function handleEvent(event: unknown, context?: Context): Promise<{ 
   const result = await processEvent(ports, event, {
     engine,
     maxDecompressedBytes: config.maxDecompressedBytes,
+    inflate: config.inflate,
     stormThreshold: config.rules.stormThreshold,
     ...(context ? { remainingTimeMs: () => context.getRemainingTimeInMillis(), owner: `${context.awsRequestId}/${randomUUID()}` } : {}),
   });
@@ -199,9 +200,9 @@ export async function backfill(batch: BackfillBatch): Promise<BackfillBatchResul
     for (const { key, size } of await logFiles(logs, bucket, prefix, range)) {
       const event = s3EventFor(bucket, key, size);
       const outcome = publish
-        ? await processEvent(ports, event, { engine, maxDecompressedBytes: config.maxDecompressedBytes, stormThreshold: config.rules.stormThreshold })
+        ? await processEvent(ports, event, { engine, maxDecompressedBytes: config.maxDecompressedBytes, inflate: config.inflate, stormThreshold: config.rules.stormThreshold })
         : // Report only: nothing is published, and nothing is claimed, so a later --publish run still sends it.
-          await processEvent({ reader: ports.reader, logger: ports.logger, publisher: REPORT_ONLY }, event, { engine, maxDecompressedBytes: config.maxDecompressedBytes, stormThreshold: 0 });
+          await processEvent({ reader: ports.reader, logger: ports.logger, publisher: REPORT_ONLY }, event, { engine, maxDecompressedBytes: config.maxDecompressedBytes, inflate: config.inflate, stormThreshold: 0 });
       const object = outcome.objects[0];
       result.objects += 1;
       result.records += object?.records ?? 0;

@@ -20,10 +20,15 @@ const file = (name: string, content: Buffer | string) => {
   return full;
 };
 
-/** Runs the CLI as a process; `env` adds to a clean colour setting (none forced, none refused). */
-function cli(args: string[], options: { input?: string | Buffer; env?: Record<string, string> } = {}) {
+/**
+ * Runs the CLI as a process; `env` adds to a clean colour setting (none forced, none refused).
+ * `oneCpu` runs it with `taskset -c 0`, where it inflates gzip on its main thread, as a Lambda function below 1,769 MB does.
+ */
+function cli(args: string[], options: { input?: string | Buffer; env?: Record<string, string>; oneCpu?: boolean } = {}) {
   const env: Record<string, string | undefined> = { ...process.env, ACM_SENTINEL_CLI_CACHE: cache, FORCE_COLOR: undefined, NO_COLOR: undefined, ...options.env };
-  const { status, stdout, stderr } = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env, input: options.input ?? '' });
+  const [command, argv] = options.oneCpu ? ['taskset', ['-c', '0', process.execPath, BIN, ...args]] : [process.execPath, [BIN, ...args]];
+  const { status, stdout, stderr, error } = spawnSync(command, argv, { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env, input: options.input ?? '' });
+  if (error) throw error;
   return { code: status, stdout, stderr };
 }
 
@@ -162,6 +167,33 @@ describe('what scan reads', () => {
     const other = cli(['scan', path.join(dir, 'settings-only')]);
     expect(other.code).toBe(1);
     expect(other.stderr).toContain('error: no CloudTrail input: nothing read was a CloudTrail log (1 skipped; --verbose says why for each)');
+  });
+});
+
+describe('on one CPU, where gzip is inflated on the main thread into the scanner\'s own memory', () => {
+  const acm = (id: string, pad = 0) => record({ eventID: id, requestParameters: { certificateArn: `arn:aws:acm:us-east-1:111122223333:certificate/${id}`, pad: 'x'.repeat(pad) } });
+  const other = (id: string, pad: number) => record({ eventID: id, eventSource: 'ec2.amazonaws.com', requestParameters: { pad: 'x'.repeat(pad) } });
+  const big = (broken?: number) => {
+    const records = Array.from({ length: 6_000 }, (_, i) => (i % 700 === 3 ? acm(`big-${i}`, i % 50) : other(`o-${i}`, 900 + (i % 300))));
+    const text = JSON.stringify({ Records: records });
+    return broken === undefined ? text : `${text.slice(0, broken)}\n${text.slice(broken)}`;
+  };
+  const inputs: Record<string, () => string[]> = {
+    'a log file of 7 MB': () => [file('one-cpu/big.json.gz', gzipSync(big()))],
+    'a log file broken 4 MB in': () => [file('one-cpu/broken.json.gz', gzipSync(big(4_000_123)))],
+    'log files joined with cat, and JSON Lines': () => [
+      file('one-cpu/cat.json.gz', Buffer.concat([gzipSync(big()), gzipSync(JSON.stringify({ Records: [acm('second')] }))])),
+      file('one-cpu/lines.jsonl.gz', gzipSync(`${Array.from({ length: 3_000 }, (_, i) => JSON.stringify(i % 1000 === 1 ? acm(`line-${i}`) : other(`l-${i}`, 1_000))).join('\n')}\n`)),
+    ],
+    'a documentation example pasted with its line breaks': () => [file('one-cpu/pasted.json.gz', gzipSync(readFileSync(path.join(EXAMPLES, 'export-certificate.json'))))],
+  };
+
+  it.each(Object.keys(inputs))('reads %s exactly as on two CPUs', (name) => {
+    const targets = inputs[name]!();
+    const args = ['scan', ...targets, '--format', 'json'];
+    const pinned = cli(args, { oneCpu: true });
+    expect(pinned).toEqual(cli(args));
+    expect(jsonLines(pinned.stdout).length).toBeGreaterThan(0);
   });
 });
 

@@ -6,18 +6,19 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
-import { chunksAhead, decodeLogBytes, DecompressedSizeError, INPUT_BATCH_BYTES } from '../lambda/core/scan/decode';
+import { chunksAhead, decodeLogBytes, DecompressedSizeError, inflateModeFor, INPUT_BATCH_BYTES, type InflateMode } from '../lambda/core/scan/decode';
+import { mainThreadInflateWorks } from '../lambda/core/scan/inflate';
 import { chunked } from './support';
-
-async function decode(source: AsyncIterable<Uint8Array>, maxBytes?: number): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for await (const part of decodeLogBytes(source, maxBytes)) parts.push(part);
-  return Buffer.concat(parts);
-}
 
 const json = Buffer.from(JSON.stringify({ Records: Array.from({ length: 2000 }, (_, i) => ({ eventID: `e-${i}`, note: 'x'.repeat(i % 97) })) }));
 
-describe('decodeLogBytes', () => {
+describe.each<InflateMode>(['thread-pool', 'main-thread'])('decodeLogBytes, inflating on the %s', (inflate) => {
+  async function decode(source: AsyncIterable<Uint8Array>, maxBytes?: number): Promise<Buffer> {
+    const parts: Uint8Array[] = [];
+    for await (const part of decodeLogBytes(source, maxBytes, undefined, { inflate })) parts.push(part);
+    return Buffer.concat(parts);
+  }
+
   it.each([1, 2, 3, 1000, 16 * 1024, 1 << 20])('gunzips a gzip file delivered in %i-byte pieces', async (size) => {
     expect((await decode(chunked(gzipSync(json), size))).equals(json)).toBe(true);
   });
@@ -60,6 +61,23 @@ describe('decodeLogBytes', () => {
     expect(closed).toBe(true);
   });
 
+  it('rejects truncated gzip data', async () => {
+    await expect(decode(chunked(gzipSync(json).subarray(0, 500), 64))).rejects.toMatchObject({ code: 'Z_BUF_ERROR' });
+  });
+
+  it('rejects corrupt gzip data', async () => {
+    const corrupt = Buffer.from(gzipSync(json));
+    corrupt.fill(0xff, 30, 60);
+    await expect(decode(chunked(corrupt, 100))).rejects.toMatchObject({ code: 'Z_DATA_ERROR' });
+  });
+
+  it('reads gzip files written one after another (cat a.gz b.gz) as one', async () => {
+    const half = json.subarray(0, 10_000);
+    expect((await decode(chunked(Buffer.concat([gzipSync(json), gzipSync(half)]), 3000))).equals(Buffer.concat([json, half]))).toBe(true);
+  });
+});
+
+describe('decodeLogBytes on the thread pool', () => {
   it('keeps the next batch of input queued in gunzip, so inflating never waits for the reader', async () => {
     const big = gzipSync(randomBytes(8 * 1024 * 1024).toString('base64'));
     let pulled = 0;
@@ -77,9 +95,52 @@ describe('decodeLogBytes', () => {
     expect(pulledAtFirstOutput).toBeGreaterThanOrEqual(2 * INPUT_BATCH_BYTES);
     expect(pulled).toBe(big.length);
   });
+});
 
-  it('rejects truncated gzip data', async () => {
-    await expect(decode(chunked(gzipSync(json).subarray(0, 500), 64))).rejects.toMatchObject({ code: 'Z_BUF_ERROR' });
+describe('decodeLogBytes on the main thread', () => {
+  it('works in this Node: what it inflates and the errors it raises match gunzipSync', () => {
+    expect(mainThreadInflateWorks()).toBe(true);
+  });
+
+  it('inflates into the memory it is given, each chunk handed over before the next is inflated over it', async () => {
+    const text = Buffer.from(randomBytes(3 * 1024 * 1024).toString('hex'));
+    const area = new Uint8Array(256 * 1024);
+    const parts: Buffer[] = [];
+    let inArea = 0;
+    for await (const chunk of decodeLogBytes(chunked(gzipSync(text), 100_000), undefined, undefined, { inflate: 'main-thread', area: () => area })) {
+      if (chunk.buffer === area.buffer) inArea += 1;
+      parts.push(Buffer.from(chunk));
+    }
+    expect(Buffer.concat(parts).equals(text)).toBe(true);
+    expect(inArea).toBe(parts.length);
+    expect(inArea).toBeGreaterThan(24);
+  });
+
+  it('hands on what a source gave before it failed, then the failure', async () => {
+    const gzip = gzipSync(json);
+    const seen: Uint8Array[] = [];
+    async function* broken(): AsyncGenerator<Uint8Array> {
+      yield gzip.subarray(0, gzip.length - 100);
+      throw new Error('connection reset');
+    }
+    await expect((async () => {
+      for await (const chunk of decodeLogBytes(broken(), undefined, undefined, { inflate: 'main-thread' })) seen.push(Buffer.from(chunk));
+    })()).rejects.toThrow('connection reset');
+    expect(Buffer.concat(seen).length).toBeGreaterThan(json.length / 2);
+    expect(json.subarray(0, Buffer.concat(seen).length).equals(Buffer.concat(seen))).toBe(true);
+  });
+});
+
+describe('inflateModeFor', () => {
+  it.each([
+    [1, undefined, 'main-thread'],
+    [2, undefined, 'thread-pool'],
+    [2, 512, 'main-thread'],
+    [2, 1769, 'main-thread'],
+    [2, 1770, 'thread-pool'],
+    [1, 10_240, 'main-thread'],
+  ] as const)('%i CPU(s) and %s MB of Lambda memory: inflates on the %s', (cpus, memory, mode) => {
+    expect(inflateModeFor(cpus, memory)).toBe(mode);
   });
 });
 

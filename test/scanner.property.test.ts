@@ -5,7 +5,9 @@
  * random whitespace and escaping, and fed in chunks split at arbitrary offsets.
  */
 import fc from 'fast-check';
-import { scanWatchedRecords } from '../lambda/core/scan/record-scanner';
+import { gzipSync } from 'node:zlib';
+import { decodeLogBytes } from '../lambda/core/scan/decode';
+import { scanWatchedRecords, SplitterArea } from '../lambda/core/scan/record-scanner';
 import { extractRecords, isWatchedRecord, LogFormatError } from '../lambda/core/scan/records';
 import type { ScanStats } from '../lambda/core/types';
 
@@ -121,10 +123,25 @@ async function* from(chunks: Iterable<Buffer>): AsyncGenerator<Buffer> {
 type Outcome = { records: unknown[]; stats: ScanStats } | { error: string };
 
 async function scan(chunks: Iterable<Buffer>): Promise<Outcome> {
+  return scanned(from(chunks));
+}
+
+/** Gzip cut into pieces, inflated on the main thread into the splitter's own input memory, as a function with one CPU or less reads it. */
+async function scanInflatedInPlace(gzip: Iterable<Buffer>, inPlace = { chunks: 0 }): Promise<Outcome> {
+  const area = new SplitterArea();
+  const counted = (): Uint8Array | undefined => {
+    const memory = area.area();
+    if (memory) inPlace.chunks += 1;
+    return memory;
+  };
+  return scanned(decodeLogBytes(from(gzip), undefined, undefined, { inflate: 'main-thread', area: counted }), area);
+}
+
+async function scanned(bytes: AsyncIterable<Uint8Array>, area?: SplitterArea): Promise<Outcome> {
   const stats: ScanStats = { records: 0, acmRecords: 0 };
   const records: unknown[] = [];
   try {
-    for await (const r of scanWatchedRecords(from(chunks), stats)) records.push(r);
+    for await (const r of scanWatchedRecords(bytes, stats, { area })) records.push(r);
   } catch (err) {
     if (!(err instanceof LogFormatError)) throw err;
     return { error: 'LogFormatError' };
@@ -153,6 +170,36 @@ describe('scanWatchedRecords against a full parse', () => {
         expect(await scan(chunked(bytes, at))).toEqual(fullParse(text));
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it('returns the same when gzip is inflated on the main thread into the splitter\'s memory, the file much larger than that memory', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(logFile, { minLength: 1, maxLength: 4 }), fc.nat({ max: 3000 }), fc.array(fc.nat(), { maxLength: 12 }), async (texts, filler, at) => {
+        // Records of ~1 KB to ~3 KB around the hostile ones: over 1 MiB in all, so records cross the memory's end.
+        const pad = { eventSource: 'ec2.amazonaws.com', note: 'x'.repeat(1000 + filler) };
+        // The records of generated log files that hold nothing else, as written (escapes and all).
+        const inner = texts.map((t) => t.trim()).filter((t) => t.startsWith('{"Records":[') && t.endsWith(']}') && Object.keys(JSON.parse(t) as object).length === 1);
+        const acm = JSON.stringify({ eventSource: ACM, eventName: 'DeleteCertificate', note: 'y'.repeat(filler) });
+        const body = Array.from({ length: Math.ceil(1_200_000 / (1100 + filler)) }, (_, i) =>
+          i % 97 === 5 && inner.length ? inner[i % inner.length]!.slice(12, -2) : i % 89 === 7 ? acm : JSON.stringify(pad));
+        const text = `{"Records":[${body.filter((part) => part !== '').join(',')}]}`;
+        const inPlace = { chunks: 0 };
+        const expected = fullParse(text);
+        expect(await scanInflatedInPlace(chunked(gzipSync(text), at), inPlace)).toEqual(expected);
+        expect(inPlace.chunks).toBeGreaterThan(0);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('agrees on every small file when inflated on the main thread into the splitter\'s memory, in any chunking of the gzip', async () => {
+    await fc.assert(
+      fc.asyncProperty(logFile, cuts, async (text, at) => {
+        const gzip = gzipSync(Buffer.from(text, 'utf8'));
+        expect(await scanInflatedInPlace(chunked(gzip, at))).toEqual(fullParse(text));
+      }),
+      { numRuns: 200 },
     );
   });
 

@@ -1,4 +1,5 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -10,6 +11,7 @@ import { MAX_LOOKBACK_DAYS, parseWhen, type TimeRange } from '../core/history/ra
 import { s3EventFor } from '../core/ingest/s3-event';
 import { describeReadFailure, readLogStream } from '../core/pipeline/analyze';
 import { processEvent, type ProcessPorts } from '../core/pipeline/process';
+import { inflateModeFor } from '../core/scan/decode';
 import { plain } from '../core/render/untrusted';
 import { createRuleEngine, type RuleEngine } from '../core/rules/evaluate';
 import type { Severity } from '../core/types';
@@ -225,7 +227,7 @@ export async function runS3Scan(options: S3ScanOptions, io: Output): Promise<num
       const name = `s3://${location.bucket}/${key}`;
       try {
         if (ports) {
-          const result = await processEvent(ports, s3EventFor(location.bucket, key, size), { engine });
+          const result = await processEvent(ports, s3EventFor(location.bucket, key, size), { engine, inflate: inflateModeFor(availableParallelism()) });
           const object = result.objects[0];
           totals.records += object?.records ?? 0;
           totals.acmRecords += object?.acmRecords ?? 0;
@@ -235,7 +237,7 @@ export async function runS3Scan(options: S3ScanOptions, io: Output): Promise<num
           if (object?.error) throw new Error(object.error);
         } else {
           const body = await new S3LogReader(s3).open({ bucket: location.bucket, key });
-          const result = await readLogStream(body, { engine, name });
+          const result = await readLogStream(body, { engine, name, inflate: inflateModeFor(availableParallelism()) });
           totals.records += result.stats.records;
           totals.acmRecords += result.stats.acmRecords;
           result.alerts.forEach(printer.print);

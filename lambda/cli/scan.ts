@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { lstat, open, readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { skipReasonForKey } from '../core/ingest/s3-event';
 import { readLogStream, systemProblem, type PartialResult } from '../core/pipeline/analyze';
 import { plain } from '../core/render/untrusted';
 import { createRuleEngine } from '../core/rules/evaluate';
-import { INPUT_BATCH_BYTES } from '../core/scan/decode';
+import { inflateModeFor, INPUT_BATCH_BYTES } from '../core/scan/decode';
 import { NotCloudTrailError, NotJsonError } from '../core/scan/records';
 import type { Severity } from '../core/types';
 import { loadRuleConfigFile, parseFormat, UsageError, withFailOn } from './args';
@@ -183,7 +184,7 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
         try {
           const bytes = found.file === '-' ? (options.stdin ?? process.stdin) : createReadStream(found.file, { highWaterMark: READ_BYTES });
           result = await readLogStream(progress ? progress.track(bytes, file, found.file) : bytes, {
-            engine, name: found.file === '-' ? '<stdin>' : found.file, lenient: true,
+            engine, name: found.file === '-' ? '<stdin>' : found.file, lenient: true, inflate: inflateModeFor(availableParallelism()),
             // A local scan has no function's memory to protect: alerts are printed as they are found, and any size is read.
             maxDecompressedBytes: Number.POSITIVE_INFINITY,
             onAlert: (alert) => {

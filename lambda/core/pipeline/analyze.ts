@@ -1,8 +1,8 @@
 import { LogObjectReadError } from '../../errors';
 import { buildAlert } from '../alerts/alert';
 import type { RuleEngine } from '../rules/evaluate';
-import { decodeLogBytes, DEFAULT_MAX_DECOMPRESSED_BYTES, type DecodeProgress } from '../scan/decode';
-import { scanWatchedRecords } from '../scan/record-scanner';
+import { decodeLogBytes, DEFAULT_MAX_DECOMPRESSED_BYTES, type DecodeProgress, type InflateMode } from '../scan/decode';
+import { scanWatchedRecords, SplitterArea } from '../scan/record-scanner';
 import { LogFormatError } from '../scan/records';
 import type { Alert, ScanStats } from '../types';
 
@@ -41,6 +41,8 @@ export interface AnalyzeOptions {
   readonly maxAlertBytes?: number;
   /** Documents people handle by hand: see ScanOptions.lenient. @default false */
   readonly lenient?: boolean;
+  /** Where gzip is inflated (see InflateMode): the main thread for a process with one CPU or less. @default 'thread-pool' */
+  readonly inflate?: InflateMode;
   /**
    * Takes each alert as it is built, instead of the result holding them, so the alert limits
    * (alerts held until the file ends) do not apply. The result's `alerts` stays empty. For the
@@ -127,8 +129,9 @@ export async function readLogStream(bytes: AsyncIterable<Uint8Array>, options: A
   let alertBytes = 0;
   const decodedBytes: DecodeProgress = { bytes: 0 };
   try {
-    const decoded = decodeLogBytes(bytes, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES, decodedBytes);
-    for await (const record of scanWatchedRecords(decoded, stats, { lenient: options.lenient })) {
+    const area = new SplitterArea();
+    const decoded = decodeLogBytes(bytes, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES, decodedBytes, { inflate: options.inflate, area: area.area });
+    for await (const record of scanWatchedRecords(decoded, stats, { lenient: options.lenient, area })) {
       const verdict = options.engine.evaluate(record);
       if (!verdict?.alert) continue;
       if (!options.onAlert && alerts.length + unbuilt.length >= maxAlerts) throw new TooManyAlertsError(`${maxAlerts.toLocaleString('en-US')} alerts`);

@@ -14,6 +14,7 @@ import type { AlertPublisher, DedupeStore, Logger, LogReader, PublishOutcome } f
 import { plural } from '../render/summary';
 import type { RuleEngine } from '../rules/evaluate';
 import { DEFAULT_STORM_THRESHOLD } from '../rules/rule-config';
+import type { InflateMode } from '../scan/decode';
 import type { Alert, CloudTrailRecord, ObjectRef } from '../types';
 import { describeReadFailure, readLogStream, type PartialResult } from './analyze';
 
@@ -28,6 +29,8 @@ export interface ProcessPorts {
 export interface ProcessOptions {
   readonly engine: RuleEngine;
   readonly maxDecompressedBytes?: number;
+  /** See AnalyzeOptions.inflate. @default 'thread-pool' */
+  readonly inflate?: InflateMode;
   /** See `foldStorms`. @default 5 */
   readonly stormThreshold?: number;
   /** Milliseconds left before the invocation times out (the Lambda context's clock). */
@@ -219,7 +222,7 @@ async function processLogObject(
   let analysis: PartialResult;
   try {
     const bytes = await ports.reader.open(ref, deadline.signal);
-    analysis = await readLogStream(untilAborted(bytes, deadline.signal), { engine: options.engine, name, maxDecompressedBytes: options.maxDecompressedBytes });
+    analysis = await readLogStream(untilAborted(bytes, deadline.signal), { engine: options.engine, name, maxDecompressedBytes: options.maxDecompressedBytes, inflate: options.inflate });
   } catch (err) {
     // A reader failure (GetObject) is named here.
     const error = (err instanceof LogObjectReadError ? err : describeReadFailure(name, err)).message;

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
+import { inflateHere, mainThreadInflateWorks, type OutputArea } from './inflate';
 
 /** Default cap on decompressed bytes per log file: a decompression bomb fails instead of filling memory or time. */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 2 * 1024 ** 3;
@@ -42,6 +43,38 @@ export interface DecodeProgress {
 }
 
 /**
+ * Where gzip is inflated: on the thread pool (Node's streaming gunzip), so that on two CPUs or
+ * more it runs while the main thread scans; or on the main thread, for one CPU or less, where
+ * that overlap cannot happen and the hand-offs are only extra work (see inflate.ts).
+ */
+export type InflateMode = 'thread-pool' | 'main-thread';
+
+/**
+ * Memory at which a Lambda function has the equivalent of one vCPU; below it, less (AWS Lambda
+ * Developer Guide, "Configure Lambda function memory").
+ */
+export const ONE_VCPU_MEMORY_MB = 1769;
+
+/**
+ * Where a process should inflate: on the main thread when it has one CPU or less (`cpus` of 1,
+ * or a Lambda function of at most ONE_VCPU_MEMORY_MB, whatever CPUs it is shown); otherwise
+ * on the thread pool, which inflates while the main thread scans.
+ */
+export function inflateModeFor(cpus: number, lambdaMemoryMb?: number): InflateMode {
+  return cpus <= 1 || (lambdaMemoryMb !== undefined && lambdaMemoryMb <= ONE_VCPU_MEMORY_MB) ? 'main-thread' : 'thread-pool';
+}
+
+export interface DecodeOptions {
+  /** @default 'thread-pool' */
+  readonly inflate?: InflateMode;
+  /**
+   * Main thread only: memory to inflate each output chunk into (the scanner's input area), asked
+   * for before each step; a chunk in it is valid until the next chunk is asked for. @default new buffers
+   */
+  readonly area?: OutputArea;
+}
+
+/**
  * The decompressed bytes of a log file. Gzip is detected by its magic bytes, not by name, so
  * plain JSON passes through unchanged; bytes are streamed, never collected.
  */
@@ -49,6 +82,7 @@ export async function* decodeLogBytes(
   source: AsyncIterable<Uint8Array>,
   maxBytes: number = DEFAULT_MAX_DECOMPRESSED_BYTES,
   progress: DecodeProgress = { bytes: 0 },
+  options: DecodeOptions = {},
 ): AsyncGenerator<Uint8Array> {
   const iterator = source[Symbol.asyncIterator]();
   // Gather at least two bytes to look at the magic number, however the source chunks its data.
@@ -73,7 +107,9 @@ export async function* decodeLogBytes(
 
   const body = rest();
   let decoded: AsyncIterable<Uint8Array> = body;
-  if (isGzip(first)) {
+  if (isGzip(first) && options.inflate === 'main-thread' && mainThreadInflateWorks()) {
+    decoded = inflateHere(batched(body), GUNZIP_CHUNK_BYTES, options.area);
+  } else if (isGzip(first)) {
     const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
     void feed(body, gunzip);
     decoded = chunksAhead(gunzip, OUTPUT_AHEAD_BYTES);

@@ -6,6 +6,7 @@
  */
 import type { CloudTrailRecord, ScanStats } from '../types';
 import { MAX_DOCUMENT_BYTES, MAX_PARSED_VALUES, mayHoldTooManyValues, RecordSplitter, type Candidate } from './record-splitter';
+import { keepable } from './record-splitter-kernel';
 import { describeShape, lambdaEventKind } from '../ingest/deliveries';
 import { describePosition, JsonTextError, parseJsonText } from '../json-text';
 import { DocumentSizeError, extractRecords, InvalidJsonError, isWatchedRecord, LambdaEventError, LogFormatError, lookupEventRecord, NotCloudTrailError, RecordSizeError, UnreadableEntry, unwrapEnvelope } from './records';
@@ -22,6 +23,14 @@ export interface ScanOptions {
    * Holds on to the first MAX_DOCUMENT_BYTES of the input until it is read. @default false
    */
   readonly lenient?: boolean;
+  /** Set to each splitter as it is made, so the decoder can inflate into its input memory (DecodeOptions.area). */
+  readonly area?: SplitterArea;
+}
+
+/** The input memory of the splitter that takes the next chunk, for DecodeOptions.area. */
+export class SplitterArea {
+  splitter: RecordSplitter | undefined;
+  readonly area = (): Uint8Array | undefined => this.splitter?.inputArea();
 }
 
 /** A `{"Records":[` input this small, that raised nothing, is checked for being a Lambda event (lenient only). */
@@ -49,6 +58,7 @@ export async function* scanWatchedRecords(
   options: ScanOptions = {},
 ): AsyncGenerator<CloudTrailRecord> {
   let splitter = new RecordSplitter(options.lenient);
+  if (options.area) options.area.splitter = splitter;
   const iterator = bytes[Symbol.asyncIterator]();
   const kept = options.lenient ? new KeptBytes(MAX_DOCUMENT_BYTES) : undefined;
   let yielded = 0;
@@ -83,6 +93,7 @@ export async function* scanWatchedRecords(
         chunk = chunk.subarray(splitter.nextAt - start);
         splitter.end();
         splitter = new RecordSplitter(options.lenient);
+        if (options.area) options.area.splitter = splitter;
         before += 1;
       }
       if (document) break;
@@ -129,8 +140,8 @@ class KeptBytes {
       this.chunks = [];
       return;
     }
-    // The chunk itself, not a copy: producers hand each chunk over for good (the splitters keep views of them across writes too).
-    this.chunks.push(chunk);
+    // The chunk itself where its producer hands it over for good (the splitters keep views of them across writes too).
+    this.chunks.push(keepable(chunk));
   }
 
   take(): Uint8Array[] {

@@ -90,11 +90,27 @@ interface WasmApi {
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 let compiled: object | undefined;
+/** Every kernel's memory, so that bytes inside one can be told apart (a decoder may inflate into it). */
+const memories = new WeakSet<ArrayBufferLike>();
+
+/**
+ * Bytes that may be kept past the current write: a copy when they are in a kernel's memory,
+ * which the next input overwrites; otherwise the bytes themselves (producers hand chunks over for good).
+ */
+export function keepable(bytes: Uint8Array): Uint8Array {
+  return memories.has(bytes.buffer) ? Buffer.from(bytes) : bytes;
+}
+
+/** Whether `bytes` are in a kernel's memory. */
+export function inKernelMemory(bytes: Uint8Array): boolean {
+  return memories.has(bytes.buffer);
+}
 
 export function createKernel(): Kernel {
   compiled ??= new wasm.Module(Buffer.from(KERNEL_WASM, 'base64'));
   const exports = new wasm.Instance(compiled, {}).exports;
   const memory = exports.memory as { buffer: ArrayBuffer };
+  memories.add(memory.buffer);
   const globals = Object.fromEntries(GLOBALS.map((g) => [g.name, exports[g.name] as WasmGlobal])) as Record<keyof typeof G, WasmGlobal>;
   return {
     memory: new Uint8Array(memory.buffer),

@@ -19,7 +19,7 @@
  */
 import { DocumentSizeError, InvalidJsonError, LogFormatError, RecordSizeError } from './records';
 import {
-  CANDIDATE_FLAG, createKernel, ERROR, IN, IN_CAPACITY, IN_PADDING, KIND, MODE, STATUS, type Kernel,
+  CANDIDATE_FLAG, createKernel, ERROR, IN, IN_CAPACITY, IN_PADDING, inKernelMemory, keepable, KIND, MODE, STATUS, type Kernel,
 } from './record-splitter-kernel';
 
 /** The bytes of one record that may be an ACM record, and where it starts in the decompressed file. */
@@ -134,7 +134,6 @@ export class RecordSplitter {
   private carried: Uint8Array[] = [];
   private carriedOffset = 0;
   private carriedBytes = 0;
-  private lastLength = 0;
   private tailClosed = false;
 
   /** Takes the next decompressed bytes, in any chunking. Throws LogFormatError as soon as the file cannot be valid. */
@@ -153,6 +152,15 @@ export class RecordSplitter {
     if (this.state === 'document' || this.state === 'tail-json') this.hold(chunk);
     else if (this.state === 'tail') this.scanTail(chunk, start);
     return out;
+  }
+
+  /**
+   * The kernel's input memory while the splitter is inside the array: a decoder may inflate the
+   * next chunk straight into it (DecodeOptions.area), and `write` then scans it where it is,
+   * without a copy. Undefined otherwise: the next chunk must be a buffer of its own.
+   */
+  inputArea(): Uint8Array | undefined {
+    return this.state === 'array' && this.kernel ? this.kernel.memory.subarray(IN, IN + IN_CAPACITY) : undefined;
   }
 
   /**
@@ -234,7 +242,7 @@ export class RecordSplitter {
       this.held = [];
       throw new DocumentSizeError(MAX_DOCUMENT_BYTES, 'bytes', this.state === 'tail-json' ? 'after-records' : 'whole');
     }
-    this.held.push(bytes);
+    this.held.push(keepable(bytes));
   }
 
   private startArray(): void {
@@ -246,7 +254,6 @@ export class RecordSplitter {
     k.set('pos', 0); k.set('inString', 0); k.set('escCarry', 0); k.set('hexPending', 0); k.set('depth', 0);
     k.set('mode', MODE.first); k.set('kind', 0); k.set('elemStart', -1); k.set('cand', 0); k.set('scalarLast', -2);
     k.memory.fill(0x20, IN - 64, IN);
-    this.lastLength = 0;
   }
 
   private releaseKernel(): void {
@@ -267,14 +274,15 @@ export class RecordSplitter {
     const k = this.kernel!;
     const memory = k.memory;
     const length = slice.length;
-    // Keep the previous input's last bytes in front, so a pattern split across inputs is still seen.
-    if (this.lastLength > 0) memory.copyWithin(IN - 2, IN + this.lastLength - 2, IN + this.lastLength);
-    memory.set(slice, IN);
+    // A chunk inflated into the input area is scanned where it is; any other is copied in. Bytes in a
+    // kernel's memory are overwritten by the next input, so those kept past this write are copied out.
+    if (slice.buffer !== memory.buffer || slice.byteOffset !== IN) memory.set(slice, IN);
+    const transient = inKernelMemory(slice);
+    const input = transient ? memory.subarray(IN, IN + length) : slice;
     memory.fill(0x20, IN + length, IN + length + IN_PADDING);
-    this.lastLength = length;
     for (;;) {
       const status = k.scan(length);
-      this.collect(slice, sliceOffset, out);
+      this.collect(input, transient, sliceOffset, out);
       if (status === STATUS.outputFull) continue;
       if (status === STATUS.needInput) {
         const mode = k.get('mode');
@@ -287,15 +295,18 @@ export class RecordSplitter {
           // One check per input, not per byte: the record is at least this long even if it ends at the next byte.
           this.carriedBytes += length - openFrom;
           if (this.carriedBytes >= MAX_RECORD_BYTES) this.failRecordTooLarge(this.carriedOffset);
-          this.carried.push(slice.subarray(openFrom));
+          const rest = input.subarray(openFrom);
+          this.carried.push(transient ? Buffer.from(rest) : rest);
         }
+        // Keep this input's last bytes in front of the next, so a pattern split across inputs is still seen.
+        memory.copyWithin(IN - 2, IN + length - 2, IN + length);
         return;
       }
       if (status === STATUS.arrayEnd) {
         const end = k.get('endPos');
         this.releaseKernel();
         this.state = 'tail';
-        this.scanTail(slice.subarray(end + 1), sliceOffset + end + 1);
+        this.scanTail(input.subarray(end + 1), sliceOffset + end + 1);
         return;
       }
       this.releaseKernel();
@@ -303,7 +314,7 @@ export class RecordSplitter {
     }
   }
 
-  private collect(slice: Uint8Array, sliceOffset: number, out: SplitOutput): void {
+  private collect(input: Uint8Array, transient: boolean, inputOffset: number, out: SplitOutput): void {
     const k = this.kernel!;
     const events = k.events;
     const count = k.get('events');
@@ -317,8 +328,10 @@ export class RecordSplitter {
       // Only a record carried from earlier inputs can reach the cap: one input holds less.
       if (start < 0 && this.carriedBytes + end >= MAX_RECORD_BYTES) this.failRecordTooLarge(this.carriedOffset);
       if ((flags & CANDIDATE_FLAG) !== 0 || kind === KIND.string || kind === KIND.scalar) {
-        const bytes = start >= 0 ? Buffer.from(slice.buffer, slice.byteOffset + start, end - start) : Buffer.concat([...this.carried, slice.subarray(0, end)]);
-        const offset = start >= 0 ? sliceOffset + start : this.carriedOffset;
+        const bytes = start < 0
+          ? Buffer.concat([...this.carried, input.subarray(0, end)])
+          : transient ? Buffer.from(input.subarray(start, end)) : Buffer.from(input.buffer, input.byteOffset + start, end - start);
+        const offset = start >= 0 ? inputOffset + start : this.carriedOffset;
         if (kind === KIND.object) out.candidates.push({ bytes, offset });
         else checkValue(bytes, offset);
       }
