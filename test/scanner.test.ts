@@ -94,11 +94,27 @@ describe('scanWatchedRecords', () => {
     for (const size of [1, 2, 3, 5, 7, 64]) expect(await scan(file, size)).toEqual({ records: [], stats: { records: 7, acmRecords: 0 } });
   });
 
-  it('reads past nesting deeper than the kernel types brackets, without leaving its memory', async () => {
-    // Three million levels in a record that is no candidate: deeper than bracket types are kept, and than the kernel's memory.
+  it('reads past nesting three million levels deep, as JSON.parse does', async () => {
+    // In a record that is no candidate: deeper than the kernel's memory is long.
     const depth = 3_000_000;
     const file = `{"Records":[{"eventSource":"ec2.amazonaws.com","deep":${'['.repeat(depth)}${']'.repeat(depth)}},${JSON.stringify(exportCert)}]}`;
     expect((await scan(file, 1024 * 1024)).stats).toEqual({ records: 2, acmRecords: 1 });
+  });
+
+  it('counts, without reading, a record with no sign of ACM whose brackets balance but do not match (CloudTrail never writes one)', async () => {
+    const file = `{"Records":[{"eventSource":"ec2.amazonaws.com","a":["x"}},${JSON.stringify(exportCert)}]}`;
+    expect((await scan(file)).stats).toEqual({ records: 2, acmRecords: 1 });
+  });
+
+  it.each([
+    ['its event source', '"eventName":"DeleteCertificate","eventSource":"acm.amazonaws.com","x":{"a":1}'],
+    ['a \\u escape', '"eventName":"DeleteCertificate","eventSource":"\\u0061\\u0063\\u006d.amazonaws.com","x":{"a":1}'],
+  ])('finds an ACM record whose only sign of ACM, %s, is in a block that ends with a bracket, at every alignment', async (_name, members) => {
+    // The record's bytes move one place at a time through the kernel's 64-byte blocks, so its `{` ends a block once.
+    for (let pad = 0; pad < 64; pad++) {
+      const file = `{"Records":[{"eventSource":"ec2.amazonaws.com","p":"${'x'.repeat(pad)}"},{${members}}]}`;
+      expect({ pad, stats: (await scan(file)).stats }).toEqual({ pad, stats: { records: 2, acmRecords: 1 } });
+    }
   });
 
   it('accepts deep nesting, as JSON.parse does', async () => {
@@ -118,7 +134,8 @@ describe('scanWatchedRecords on broken files', () => {
     ['a bad escape', `{"Records":[{"a":"\\x${secret}"}]}`, /not valid JSON: invalid escape sequence in a string \(at byte 19\)/],
     ['a \\u escape with too few digits', `{"Records":[{"a":"\\u12${secret}"}]}`, /not valid JSON: invalid escape sequence in a string \(at byte 22\)/],
     ['a backslash outside strings', `{"Records":[{"a":\\"${secret}"}]}`, /not valid JSON: backslash outside a string \(at byte 17\)/],
-    ['mismatched brackets', `{"Records":[{"a":["${secret}"}]}`, /not valid JSON: mismatched bracket \(at byte 42\)/],
+    ['brackets that do not balance', `{"Records":[{"a":["${secret}"}]}`, /not valid JSON: unexpected character in the Records array \(at byte 44\)/],
+    ['mismatched brackets in a record that may be ACM', `{"Records":[{"eventSource":"acm.amazonaws.com","a":["${secret}"}}]}`, /not valid JSON: invalid record \(the record starting at byte 12\)/],
     ['a missing comma between records', `{"Records":[{"a":"${secret}"} {}]}`, /not valid JSON: unexpected character in the Records array \(at byte 43\)/],
     ['a trailing comma', `{"Records":[{"a":"${secret}"},]}`, /not valid JSON: unexpected character in the Records array \(at byte 43\)/],
     ['an invalid value in Records', `{"Records":[nul, "${secret}"]}`, /not valid JSON: invalid value in the Records array \(at byte 12\)/],

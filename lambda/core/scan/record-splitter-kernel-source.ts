@@ -8,8 +8,7 @@ import {
   block, br, br_if, encodeModule, global, i32, I32, i64, I64, i8x16, if_, Label, local, loop, ret, V128, v128, type Code, type ValType,
 } from './wasm-builder';
 import {
-  CONST_SLOTS, CONST_TABLE, DELIM_TABLE, ERROR, ESC_TABLE, G, GLOBALS, HEX_TABLE, IN, KIND, MODE, OUT, OUT_EVENTS, PAGES, STACK,
-  STATUS, TYPED_DEPTH,
+  CONST_SLOTS, CONST_TABLE, DELIM_TABLE, ERROR, ESC_TABLE, G, GLOBALS, HEX_TABLE, IN, KIND, MODE, OUT, OUT_EVENTS, PAGES, STATUS,
 } from './record-splitter-kernel';
 
 function tables(): { offset: number; bytes: Uint8Array }[] {
@@ -31,7 +30,7 @@ function buildScan(): { locals: ValType[]; body: Code; constants: Uint8Array } {
   const v = [add(V128), add(V128), add(V128), add(V128)];
   const qlo = add(I32), qhi = add(I32), blo = add(I32), bhi = add(I32), clo = add(I32), chi = add(I32);
   const q = add(I64), brackets = add(I64), bs = add(I64), ctl = add(I64), uq = add(I64), inside = add(I64), candU = add(I64);
-  const esc = add(I64), candMask = add(I64), tok = add(I64), m = add(I64), t = add(I64);
+  const esc = add(I64), candMask = add(I64), tok = add(I64), m = add(I64), t = add(I64), closes = add(I64), closing = add(I32);
   const i = add(I32), c = add(I32), from = add(I32), candFrom = add(I32), errFirst = add(I32), errKind = add(I32);
   const wsDone = add(I32), susp = add(I32), j = add(I32), x = add(I32);
 
@@ -214,28 +213,32 @@ function buildScan(): { locals: ValType[]; body: Code; constants: Uint8Array } {
       set(candMask, i64.or(get(candMask), i64.or(i64.extend_u(get(clo)), i64.shl(i64.extend_u(get(chi)), c64(32))))),
       set(brackets, i64.and(get(brackets), not64(get(inside)))),
       set(from, c32(0)), set(candFrom, c32(0)), set(wsDone, c32(0)),
+      // Inside an element, a block with fewer closing brackets than the depth cannot end it: only
+      // the depth moves, by the counts, and no bracket is visited (most blocks with any bracket).
+      if_(isMode(MODE.container), [
+        set(closes, i64.and(get(brackets), mask64((k) => i8x16.eq(v128.or(get(v[k]!), splat(0x20)), splat(0x7d))))),
+        set(closing, i32.wrap(i64.popcnt(get(closes)))),
+        if_(i32.gt_s(gget(G.depth), get(closing)), [
+          gset(G.depth, i32.add(gget(G.depth), i32.sub(i32.wrap(i64.popcnt(i64.xor(get(brackets), get(closes)))), get(closing)))),
+          if_(i64.ne(get(candMask), c64(0)), gset(G.cand, c32(1))),
+          if_(i32.lt_u(get(errFirst), get(n)), fail(get(errFirst), get(errKind))),
+          set(p, i32.add(get(p), get(n))),
+          br(blocks),
+        ]),
+      ]),
 
       // Walk the block's events in order: brackets inside an element, tokens between elements.
       block(blockDone, loop(iter, [
         br_if(blockDone, i32.ge_u(get(from), get(n))),
         if_(isMode(MODE.container), [
           set(m, i64.and(get(brackets), from64(get(from)))),
-          if_(i64.eqz(get(m)), [
-            if_(i64.ne(i64.and(get(candMask), from64(get(candFrom))), c64(0)), gset(G.cand, c32(1))),
-            br(blockDone),
-          ]),
+          br_if(blockDone, i64.eqz(get(m))),
           set(i, i32.wrap(i64.ctz(get(m)))),
           if_(i32.ge_u(get(i), get(errFirst)), fail(get(errFirst), get(errKind))),
           set(c, i32.load8_u(i32.add(get(addr), get(i)))),
           if_(i32.eq(i32.or(get(c), c32(0x20)), c32(0x7b)), [
             gset(G.depth, i32.add(gget(G.depth), c32(1))),
-            if_(i32.lt_u(gget(G.depth), c32(TYPED_DEPTH)), i32.store8(gget(G.depth), get(c), STACK)),
           ], [
-            // `}` is `{` + 2 and `]` is `[` + 2. Both operands of i32.and run: past the typed depth the
-            // load reads slot 0, so however deep the nesting, no load leaves the kernel's memory.
-            if_(i32.and(i32.lt_u(gget(G.depth), c32(TYPED_DEPTH)),
-              i32.ne(get(c), i32.add(i32.load8_u(i32.select(gget(G.depth), c32(0), i32.lt_u(gget(G.depth), c32(TYPED_DEPTH))), STACK), c32(2)))),
-              fail(get(i), c32(ERROR.mismatch))),
             gset(G.depth, i32.sub(gget(G.depth), c32(1))),
             if_(i32.eqz(gget(G.depth)), [
               if_(i64.ne(i64.and(i64.and(get(candMask), from64(get(candFrom))), i64.sub(i64.shl(c64(1), i64.extend_u(get(i))), c64(1))), c64(0)),
@@ -294,7 +297,6 @@ function buildScan(): { locals: ValType[]; body: Code; constants: Uint8Array } {
         if_(i32.eq(i32.or(get(c), c32(0x20)), c32(0x7b)), [
           gset(G.mode, c32(MODE.container)),
           gset(G.depth, c32(1)),
-          i32.store8(c32(1), get(c), STACK),
           gset(G.kind, i32.select(c32(KIND.object), c32(KIND.array), i32.eq(get(c), c32(0x7b)))),
           gset(G.elemStart, i32.add(get(p), get(i))),
           gset(G.cand, c32(0)),
@@ -317,6 +319,9 @@ function buildScan(): { locals: ValType[]; body: Code; constants: Uint8Array } {
         set(from, i32.add(get(i), c32(1))),
         br(iter),
       ])),
+      // The signs of ACM in the element still open at the block's end, from where it began or the block did
+      // (after the loop, so a block whose last byte is a bracket counts them too).
+      if_(isMode(MODE.container), if_(i64.ne(i64.and(get(candMask), from64(get(candFrom))), c64(0)), gset(G.cand, c32(1)))),
       // An error this block found that no event reached: a control character or stray backslash in a record.
       if_(i32.lt_u(get(errFirst), get(n)), fail(get(errFirst), get(errKind))),
       set(p, i32.add(get(p), get(n))),

@@ -6,8 +6,10 @@
  * keep up. This kernel classifies 64 bytes per step with 16-byte vector compares (the first pass
  * of the fastest JSON parsers works the same way): quotes, backslashes, brackets, control
  * characters, and the bytes that can make a record an ACM one. Quote positions become an "inside
- * a string" mask with a prefix XOR, so brackets inside strings are ignored without visiting them;
- * only brackets outside strings are visited one by one, to track depth.
+ * a string" mask with a prefix XOR, so brackets inside strings are ignored without visiting them.
+ * Brackets outside strings are counted, not visited: a block with fewer closing brackets than
+ * the depth cannot end the record, so only the depth moves; they are visited one by one only in
+ * a block where the record may end (about one per record).
  *
  * What it reports: how many elements of the top-level `Records` array ended, and an event for
  * each element the JavaScript side must see: one whose bytes contain `cm` or a `\u` escape (the
@@ -16,9 +18,11 @@
  * held there). An event gives the element's kind, where it starts and ends, and whether it is
  * a candidate; other records, nearly all of them, cost no event at all. What it checks:
  * everything about strings (termination, escapes, no raw control characters), that brackets
- * balance and match, and the exact grammar of the array itself (elements, commas, whitespace).
- * It does not check the order of tokens between strings inside an element: candidates are
- * checked in full by JSON.parse, and other records are never parsed (see record-splitter.ts).
+ * balance, and the exact grammar of the array itself (elements, commas, whitespace). It does not
+ * check the order of tokens between strings inside an element, nor which kind of bracket closes
+ * which: candidates are checked in full by JSON.parse, and other records are never parsed (see
+ * record-splitter.ts). A record whose brackets do not match (`{"a":[}]`) could never come
+ * from CloudTrail, which writes the files; if it holds no sign of ACM it is counted, not read.
  *
  * This file holds the memory layout and state the kernel and RecordSplitter share, and loads
  * the kernel. Its code is written in record-splitter-kernel-source.ts; the built bytes are kept
@@ -38,9 +42,9 @@ export const CANDIDATE_FLAG = 0x100;
 /** What the array-level state machine expects next; `container`, `string` and `scalar` are inside an element. */
 export const MODE = { first: 0, element: 1, separator: 2, container: 3, string: 4, scalar: 5 } as const;
 
-export const ERROR = { controlInString: 1, badCharacter: 2, badEscape: 3, mismatch: 4, unexpected: 5 } as const;
+export const ERROR = { controlInString: 1, badCharacter: 2, badEscape: 3, unexpected: 4 } as const;
 
-/** Memory layout: lookup tables, vector constants, the event output, the bracket stack, then the input. */
+/** Memory layout: lookup tables, vector constants, the event output, then the input. */
 export const ESC_TABLE = 0;
 export const HEX_TABLE = 256;
 export const DELIM_TABLE = 512;
@@ -48,11 +52,8 @@ export const CONST_TABLE = 768;
 export const CONST_SLOTS = 16;
 export const OUT = 1024;
 export const OUT_EVENTS = 4096;
-export const STACK = 65536;
-/** Bracket types are matched up to this depth; deeper, only the count is kept (JSON.parse has no depth limit either). */
-export const TYPED_DEPTH = (1 << 20) - 1;
 /** Where input bytes go; the 64 bytes before hold the end of the previous input (for patterns split across inputs). */
-export const IN = STACK + (1 << 20) + 64;
+export const IN = 65536 + 64;
 /** The most input bytes one `scan` call takes. */
 export const IN_CAPACITY = 1 << 20;
 /** Bytes after the input that the vector loads may read; the caller fills them with spaces. */

@@ -40,7 +40,6 @@ const REASONS: Record<number, string> = {
   [ERROR.controlInString]: 'control character where JSON allows none (a raw line break or tab inside a string?)',
   [ERROR.badCharacter]: 'backslash outside a string',
   [ERROR.badEscape]: 'invalid escape sequence in a string',
-  [ERROR.mismatch]: 'mismatched bracket',
   [ERROR.unexpected]: 'unexpected character in the Records array',
 };
 
