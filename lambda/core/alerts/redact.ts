@@ -826,28 +826,36 @@ const XML_SECRET = /<[A-Za-z0-9_.-]{0,24}?(?:h?mac[_-]?key|hmac|eab[_-]?key|priv
 const VALUE_AT = /Value '([^']{1,1024})' at '([A-Za-z0-9_.[\]-]{1,256})'/g;
 const HEX_ESCAPES = /(?:\\x[0-9A-Fa-f]{2}){16}(?:\\x[0-9A-Fa-f]{2}){0,4096}/g;
 
-/** Values assigned to a secret name in free text, a secret member AWS quotes in a validation error, and `\x` escaped bytes. */
+/** A word that every name ASSIGNED matches holds (case aside): a cheap first test before the costly pattern. */
+const ASSIGNED_WORD = /pass|pwd|secret|priv|api|mac|eab|account|client|signing/i;
+
+/**
+ * Values assigned to a secret name in free text, a secret member AWS quotes in a validation
+ * error, and `\x` escaped bytes. Each pattern runs only on text holding what it cannot match
+ * without (a `:` or `=`, a `<`, a `-`, `Value '`, `\x`).
+ */
 function assignedSpans(text: string): number[] {
   const spans: number[] = [];
-  for (const match of text.matchAll(ASSIGNED)) {
+  const assigns = (text.includes('=') || text.includes(':')) && ASSIGNED_WORD.test(text);
+  for (const match of assigns ? text.matchAll(ASSIGNED) : []) {
     const value = match[1] ?? match[2] ?? match[3]!;
     const start = match.index! + match[0].length - value.length - (match[3] === undefined ? 1 : 0);
     spans.push(start, start + value.length);
   }
-  for (const match of text.matchAll(XML_SECRET)) {
+  for (const match of text.includes('<') ? text.matchAll(XML_SECRET) : []) {
     const start = match.index! + match[0].length - 2 - match[1]!.length;
     spans.push(start, start + match[1]!.length);
   }
-  for (const match of text.matchAll(SECRET_FLAG)) {
+  for (const match of text.includes('-') ? text.matchAll(SECRET_FLAG) : []) {
     const value = match[1]!;
     const start = match.index! + match[0].length - value.length;
     spans.push(start, start + value.length);
   }
-  for (const match of text.matchAll(VALUE_AT)) {
+  for (const match of text.includes("Value '") ? text.matchAll(VALUE_AT) : []) {
     const field = match[2]!.split('.').pop()!;
     if (isSecretName(field)) spans.push(match.index! + 7, match.index! + 7 + match[1]!.length);
   }
-  for (const match of text.matchAll(HEX_ESCAPES)) {
+  for (const match of text.includes('\\x') ? text.matchAll(HEX_ESCAPES) : []) {
     // The pattern is bounded; a longer run is followed by hand, four characters at a time.
     let end = match.index! + match[0].length;
     while (isHexEscape(text, end)) end += 4;
@@ -885,17 +893,22 @@ const CLEAN_MAX_LENGTH = 512;
  * long hex, byte list, secret JSON member value, CloudTrail's hidden placeholder) is replaced by
  * `[redacted]` and the rest is kept verbatim. Linear time in the length of `text`.
  */
+const NONE: number[] = [];
+
 export function redactString(text: string): string {
   if (text.length === 0) return text;
   if (text.length <= CLEAN_MAX_LENGTH && clean.has(text)) return text;
+  // Base64, hex and byte-list runs are secret only from a length up (BASE64_MIN, HEX_MIN, BYTE_LIST_MIN
+  // numbers with a comma between each two): shorter text cannot hold one, and is not walked for one.
+  const length = text.length;
   const spans = mergeSpans([
     pemSpans(text),
     puttySpans(text),
     hiddenSpans(text),
     jsonMemberSpans(text),
-    base64Spans(text, arnSpans(text)),
-    hexSpans(text),
-    byteListSpans(text),
+    length >= BASE64_MIN ? base64Spans(text, arnSpans(text)) : NONE,
+    length >= HEX_MIN ? hexSpans(text) : NONE,
+    length >= 2 * BYTE_LIST_MIN - 1 ? byteListSpans(text) : NONE,
     assignedSpans(text),
   ]);
   if (spans.length === 0) {
