@@ -116,6 +116,28 @@ describe('decodeLogBytes on the main thread', () => {
     expect(inArea).toBeGreaterThan(24);
   });
 
+  it('takes a gzip source that reads every piece after the first into the same memory, in pieces of any size', async () => {
+    const text = Buffer.from(randomBytes(4 * 1024 * 1024).toString('base64'));
+    const gzip = gzipSync(text);
+    const sizes = [7, 100_000, INPUT_BATCH_BYTES, 3, INPUT_BATCH_BYTES + 5, 1];
+    async function* sameMemory(): AsyncGenerator<Uint8Array> {
+      const memory = Buffer.alloc(INPUT_BATCH_BYTES + 5);
+      let at = 0;
+      for (let i = 0; at < gzip.length; i++) {
+        const size = Math.min(sizes[i % sizes.length]!, gzip.length - at);
+        // The first piece in memory of its own, as a reader hands it over to be looked at; the rest in one buffer.
+        const piece = i === 0 ? Buffer.from(gzip.subarray(at, at + size)) : memory.subarray(0, size);
+        if (i > 0) gzip.copy(memory, 0, at, at + size);
+        at += size;
+        yield piece;
+        if (i > 0) memory.fill(0xee);
+      }
+    }
+    const parts: Buffer[] = [];
+    for await (const chunk of decodeLogBytes(sameMemory(), undefined, undefined, { inflate: 'main-thread' })) parts.push(Buffer.from(chunk));
+    expect(Buffer.concat(parts).equals(text)).toBe(true);
+  });
+
   it('hands on what a source gave before it failed, then the failure', async () => {
     const gzip = gzipSync(json);
     const seen: Uint8Array[] = [];

@@ -128,9 +128,9 @@ export async function readLogStream(bytes: AsyncIterable<Uint8Array>, options: A
   const maxAlertBytes = options.maxAlertBytes ?? MAX_ALERT_BYTES_PER_OBJECT;
   let alertBytes = 0;
   const decodedBytes: DecodeProgress = { bytes: 0 };
+  const area = new SplitterArea();
+  const decoded = decodeLogBytes(bytes, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES, decodedBytes, { inflate: options.inflate, area: area.area });
   try {
-    const area = new SplitterArea();
-    const decoded = decodeLogBytes(bytes, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES, decodedBytes, { inflate: options.inflate, area: area.area });
     for await (const record of scanWatchedRecords(decoded, stats, { lenient: options.lenient, area })) {
       const verdict = options.engine.evaluate(record);
       if (!verdict?.alert) continue;
@@ -159,6 +159,9 @@ export async function readLogStream(bytes: AsyncIterable<Uint8Array>, options: A
     if (err instanceof ConsumerError) throw err.failure;
     if (decodedBytes.bytes === 0 && err instanceof LogFormatError) return { stats, alerts, empty: true, unbuilt };
     return { stats, alerts, empty: false, unbuilt, error: describeReadFailure(options.name, err) };
+  } finally {
+    // A read that stopped early (a broken file, a cap) lets go of the source: a file handle, an S3 connection.
+    await decoded.return(undefined).catch(() => undefined);
   }
   return { stats, alerts, empty: false, unbuilt };
 }

@@ -74,6 +74,12 @@ export interface DecodeOptions {
   readonly area?: OutputArea;
 }
 
+/*
+ * On the main thread, each piece of gzip input is inflated, or copied into a batch, before the
+ * next is asked for, so a gzip source may read every piece after its first into the same memory
+ * (scan's file reader does: a new buffer per read costs the process page faults).
+ */
+
 /**
  * The decompressed bytes of a log file. Gzip is detected by its magic bytes, not by name, so
  * plain JSON passes through unchanged; bytes are streamed, never collected.
@@ -108,7 +114,7 @@ export async function* decodeLogBytes(
   const body = rest();
   let decoded: AsyncIterable<Uint8Array> = body;
   if (isGzip(first) && options.inflate === 'main-thread' && mainThreadInflateWorks()) {
-    decoded = inflateHere(batched(body), GUNZIP_CHUNK_BYTES, options.area);
+    decoded = inflateHere(joinedHere(body), GUNZIP_CHUNK_BYTES, options.area);
   } else if (isGzip(first)) {
     const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
     void feed(body, gunzip);
@@ -223,6 +229,40 @@ function writeTaken(stream: Gunzip, piece: Uint8Array): Promise<void> {
     // A write error reaches the reader as the stream's error; here it only means the piece is gone.
     stream.write(piece, done);
   });
+}
+
+/**
+ * batched() for the main thread: a piece of a batch or more passes as it is; smaller ones are
+ * copied into one buffer, used again for every batch, until it holds a batch. Nothing is kept
+ * from a piece once the next is asked for, and no new buffer is made per batch.
+ */
+async function* joinedHere(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let join: Buffer | undefined;
+  let size = 0;
+  try {
+    for await (const piece of source) {
+      if (size === 0 && piece.length >= INPUT_BATCH_BYTES) {
+        yield piece;
+        continue;
+      }
+      join ??= Buffer.allocUnsafe(INPUT_BATCH_BYTES);
+      for (let from = 0; from < piece.length;) {
+        const taken = Math.min(piece.length - from, join.length - size);
+        join.set(piece.subarray(from, from + taken), size);
+        size += taken;
+        from += taken;
+        if (size === join.length) {
+          yield join;
+          size = 0;
+        }
+      }
+    }
+  } catch (err) {
+    // The source broke: what it gave before still goes to gunzip, then the failure.
+    if (size > 0) yield join!.subarray(0, size);
+    throw err;
+  }
+  if (size > 0) yield join!.subarray(0, size);
 }
 
 /** Joins small pieces (network reads are often 16 KB) so that zlib gets fewer, larger writes. */
