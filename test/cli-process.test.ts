@@ -3,6 +3,7 @@
  * prints on stdout and stderr, piped or on a terminal (FORCE_COLOR stands in for one).
  */
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -170,7 +171,7 @@ describe('what scan reads', () => {
   });
 });
 
-describe('on one CPU, where gzip is inflated on the main thread into the scanner\'s own memory', () => {
+describe('on one CPU, where gzip is inflated on the main thread into the scanner\'s own memory, and on two, where a worker inflates a large file', () => {
   const acm = (id: string, pad = 0) => record({ eventID: id, requestParameters: { certificateArn: `arn:aws:acm:us-east-1:111122223333:certificate/${id}`, pad: 'x'.repeat(pad) } });
   const other = (id: string, pad: number) => record({ eventID: id, eventSource: 'ec2.amazonaws.com', requestParameters: { pad: 'x'.repeat(pad) } });
   const big = (broken?: number) => {
@@ -180,6 +181,13 @@ describe('on one CPU, where gzip is inflated on the main thread into the scanner
   };
   const inputs: Record<string, () => string[]> = {
     'a log file of 7 MB': () => [file('one-cpu/big.json.gz', gzipSync(big()))],
+    // Random text barely compresses: over a batch of gzip, which a worker inflates on two CPUs.
+    'a log file of 3 MB of gzip': () => {
+      const records = Array.from({ length: 3_000 }, (_, i) => (i % 500 === 7 ? acm(`noisy-${i}`) : record({ eventID: `n-${i}`, eventSource: 'ec2.amazonaws.com', requestParameters: { pad: randomBytes(700).toString('hex') } })));
+      const gzip = gzipSync(JSON.stringify({ Records: records }));
+      expect(gzip.length).toBeGreaterThan(2 * 1024 * 1024);
+      return [file('one-cpu/noisy.json.gz', gzip)];
+    },
     'a log file broken 4 MB in': () => [file('one-cpu/broken.json.gz', gzipSync(big(4_000_123)))],
     'log files joined with cat, and JSON Lines': () => [
       file('one-cpu/cat.json.gz', Buffer.concat([gzipSync(big()), gzipSync(JSON.stringify({ Records: [acm('second')] }))])),

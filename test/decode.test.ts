@@ -12,7 +12,7 @@ import { chunked } from './support';
 
 const json = Buffer.from(JSON.stringify({ Records: Array.from({ length: 2000 }, (_, i) => ({ eventID: `e-${i}`, note: 'x'.repeat(i % 97) })) }));
 
-describe.each<InflateMode>(['thread-pool', 'main-thread'])('decodeLogBytes, inflating on the %s', (inflate) => {
+describe.each<InflateMode>(['thread-pool', 'main-thread', 'worker'])('decodeLogBytes, inflating on the %s', (inflate) => {
   async function decode(source: AsyncIterable<Uint8Array>, maxBytes?: number): Promise<Buffer> {
     const parts: Uint8Array[] = [];
     for await (const part of decodeLogBytes(source, maxBytes, undefined, { inflate })) parts.push(part);
@@ -153,13 +153,76 @@ describe('decodeLogBytes on the main thread', () => {
   });
 });
 
+describe('decodeLogBytes on a worker thread', () => {
+  // Random text barely compresses: several MB of gzip, so a worker takes it (a smaller file is inflated on the main thread).
+  const text = Buffer.from(randomBytes(5 * 1024 * 1024).toString('base64'));
+  const gzip = gzipSync(text);
+  const decode = async (source: AsyncIterable<Uint8Array>): Promise<Buffer> => {
+    const parts: Buffer[] = [];
+    for await (const part of decodeLogBytes(source, undefined, undefined, { inflate: 'worker' })) parts.push(Buffer.from(part));
+    return Buffer.concat(parts);
+  };
+
+  it.each([1000, 64 * 1024, INPUT_BATCH_BYTES, 3 * INPUT_BATCH_BYTES])('inflates a file of several MB of gzip delivered in %i-byte pieces', async (size) => {
+    expect(gzip.length).toBeGreaterThan(2 * INPUT_BATCH_BYTES);
+    expect((await decode(chunked(gzip, size))).equals(text)).toBe(true);
+  });
+
+  it('reads large gzip files written one after another as one', async () => {
+    expect((await decode(chunked(Buffer.concat([gzip, gzip]), 256 * 1024))).equals(Buffer.concat([text, text]))).toBe(true);
+  });
+
+  it('raises zlib\'s own errors for corrupt and truncated data', async () => {
+    const corrupt = Buffer.from(gzip);
+    corrupt.fill(0, 2_000_000, 2_000_100);
+    await expect(decode(chunked(corrupt, 100_000))).rejects.toMatchObject({ code: 'Z_DATA_ERROR' });
+    await expect(decode(chunked(gzip.subarray(0, gzip.length - 1000), 100_000))).rejects.toMatchObject({ code: 'Z_BUF_ERROR' });
+  });
+
+  it('hands on what a source gave before it failed, then the failure', async () => {
+    const seen: Buffer[] = [];
+    async function* broken(): AsyncGenerator<Uint8Array> {
+      yield* chunked(gzip.subarray(0, 3_000_000), 200_000);
+      throw new Error('connection reset');
+    }
+    await expect((async () => {
+      for await (const chunk of decodeLogBytes(broken(), undefined, undefined, { inflate: 'worker' })) seen.push(Buffer.from(chunk));
+    })()).rejects.toThrow('connection reset');
+    const got = Buffer.concat(seen);
+    expect(got.length).toBeGreaterThan(3_000_000);
+    expect(text.subarray(0, got.length).equals(got)).toBe(true);
+  });
+
+  it('closes the source when the reader stops early, and the next file still reads', async () => {
+    let closed = false;
+    async function* source(): AsyncGenerator<Uint8Array> {
+      try {
+        yield* chunked(gzip, 64 * 1024);
+      } finally {
+        closed = true;
+      }
+    }
+    for await (const part of decodeLogBytes(source(), undefined, undefined, { inflate: 'worker' })) if (part.length > 0) break;
+    for (let i = 0; i < 50 && !closed; i++) await tick();
+    expect(closed).toBe(true);
+    expect((await decode(chunked(gzip, INPUT_BATCH_BYTES))).equals(text)).toBe(true);
+  });
+
+  it('inflates files read at the same time each exactly, on workers of their own', async () => {
+    const other = Buffer.from(randomBytes(3 * 1024 * 1024).toString('hex'));
+    const [a, b] = await Promise.all([decode(chunked(gzip, 100_000)), decode(chunked(gzipSync(other), 150_000))]);
+    expect(a.equals(text)).toBe(true);
+    expect(b.equals(other)).toBe(true);
+  });
+});
+
 describe('inflateModeFor', () => {
   it.each([
     [1, undefined, 'main-thread'],
-    [2, undefined, 'thread-pool'],
+    [2, undefined, 'worker'],
     [2, 512, 'main-thread'],
     [2, 1769, 'main-thread'],
-    [2, 1770, 'thread-pool'],
+    [2, 1770, 'worker'],
     [1, 10_240, 'main-thread'],
   ] as const)('%i CPU(s) and %s MB of Lambda memory: inflates on the %s', (cpus, memory, mode) => {
     expect(inflateModeFor(cpus, memory)).toBe(mode);

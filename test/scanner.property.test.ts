@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { gzipSync } from 'node:zlib';
-import { decodeLogBytes } from '../lambda/core/scan/decode';
+import { decodeLogBytes, INPUT_BATCH_BYTES, type InflateMode } from '../lambda/core/scan/decode';
 import { scanWatchedRecords, SplitterArea } from '../lambda/core/scan/record-scanner';
 import { extractRecords, isWatchedRecord, LogFormatError } from '../lambda/core/scan/records';
 import type { ScanStats } from '../lambda/core/types';
@@ -127,14 +127,14 @@ async function scan(chunks: Iterable<Buffer>): Promise<Outcome> {
 }
 
 /** Gzip cut into pieces, inflated on the main thread into the splitter's own input memory, as a function with one CPU or less reads it. */
-async function scanInflatedInPlace(gzip: Iterable<Buffer>, inPlace = { chunks: 0 }): Promise<Outcome> {
+async function scanInflatedInPlace(gzip: Iterable<Buffer>, inPlace = { chunks: 0 }, inflate: InflateMode = 'main-thread'): Promise<Outcome> {
   const area = new SplitterArea();
   const counted = (): Uint8Array | undefined => {
     const memory = area.area();
     if (memory) inPlace.chunks += 1;
     return memory;
   };
-  return scanned(decodeLogBytes(from(gzip), undefined, undefined, { inflate: 'main-thread', area: counted }), area);
+  return scanned(decodeLogBytes(from(gzip), undefined, undefined, { inflate, area: counted }), area);
 }
 
 async function scanned(bytes: AsyncIterable<Uint8Array>, area?: SplitterArea): Promise<Outcome> {
@@ -173,23 +173,40 @@ describe('scanWatchedRecords against a full parse', () => {
     );
   });
 
-  it('returns the same when gzip is inflated on the main thread into the splitter\'s memory, the file much larger than that memory', async () => {
+  it.each<{ inflate: InflateMode; where: string }>([
+    { inflate: 'main-thread', where: 'on the main thread' },
+    { inflate: 'worker', where: 'on a worker thread' },
+  ])('returns the same when gzip is inflated $where into the splitter\'s memory, the file much larger than that memory', async ({ inflate }) => {
     await fc.assert(
       fc.asyncProperty(fc.array(logFile, { minLength: 1, maxLength: 4 }), fc.nat({ max: 3000 }), fc.array(fc.nat(), { maxLength: 12 }), async (texts, filler, at) => {
-        // Records of ~1 KB to ~3 KB around the hostile ones: over 1 MiB in all, so records cross the memory's end.
-        const pad = { eventSource: 'ec2.amazonaws.com', note: 'x'.repeat(1000 + filler) };
+        // Records of ~1 KB to ~3 KB around the hostile ones: 3 MB in all, so records cross the memory's end; hex
+        // notes barely compress, so the gzip is over a batch and a worker takes it.
+        const note = (i: number) => {
+          let state = (i * 2654435761 + filler) | 1;
+          let out = '';
+          while (out.length < 1000 + filler) {
+            state ^= state << 13;
+            state ^= state >>> 17;
+            state ^= state << 5;
+            out += (state >>> 0).toString(16);
+          }
+          return out;
+        };
+        const pad = (i: number) => ({ eventSource: 'ec2.amazonaws.com', note: note(i) });
         // The records of generated log files that hold nothing else, as written (escapes and all).
         const inner = texts.map((t) => t.trim()).filter((t) => t.startsWith('{"Records":[') && t.endsWith(']}') && Object.keys(JSON.parse(t) as object).length === 1);
         const acm = JSON.stringify({ eventSource: ACM, eventName: 'DeleteCertificate', note: 'y'.repeat(filler) });
-        const body = Array.from({ length: Math.ceil(1_200_000 / (1100 + filler)) }, (_, i) =>
-          i % 97 === 5 && inner.length ? inner[i % inner.length]!.slice(12, -2) : i % 89 === 7 ? acm : JSON.stringify(pad));
+        const body = Array.from({ length: Math.ceil(3_000_000 / (1100 + filler)) }, (_, i) =>
+          i % 97 === 5 && inner.length ? inner[i % inner.length]!.slice(12, -2) : i % 89 === 7 ? acm : JSON.stringify(pad(i)));
         const text = `{"Records":[${body.filter((part) => part !== '').join(',')}]}`;
         const inPlace = { chunks: 0 };
         const expected = fullParse(text);
-        expect(await scanInflatedInPlace(chunked(gzipSync(text), at), inPlace)).toEqual(expected);
+        const gzip = gzipSync(text);
+        if (inflate === 'worker') expect(gzip.length).toBeGreaterThan(INPUT_BATCH_BYTES);
+        expect(await scanInflatedInPlace(chunked(gzip, at), inPlace, inflate)).toEqual(expected);
         expect(inPlace.chunks).toBeGreaterThan(0);
       }),
-      { numRuns: 25 },
+      { numRuns: 15 },
     );
   });
 

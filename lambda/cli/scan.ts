@@ -28,8 +28,8 @@ export interface ScanOptions {
 const READ_BYTES = INPUT_BATCH_BYTES;
 
 /**
- * A local file in READ_BYTES pieces. With `reuse` (gzip inflated on the main thread, where each
- * piece is inflated before the next is asked for: DecodeOptions), every piece after the first
+ * A local file in READ_BYTES pieces. With `reuse` (gzip inflated on the main thread or a worker,
+ * where each piece is taken before the next is asked for: DecodeOptions), every piece after the first
  * of a gzip file is read into the same buffer; a new one per read costs page faults, about 25 ms
  * of CPU per 50 MB of gzip. The first piece keeps its own (the decoder holds it to look at), and
  * so does every piece of a file that is not gzip (the scanner keeps views of them).
@@ -205,7 +205,7 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
         const printedBefore = alerts.length;
         try {
           const inflate = inflateModeFor(availableParallelism());
-          const bytes = found.file === '-' ? (options.stdin ?? process.stdin) : fileChunks(found.file, inflate === 'main-thread');
+          const bytes = found.file === '-' ? (options.stdin ?? process.stdin) : fileChunks(found.file, inflate !== 'thread-pool');
           result = await readLogStream(progress ? progress.track(bytes, file, found.file) : bytes, {
             engine, name: found.file === '-' ? '<stdin>' : found.file, lenient: true, inflate,
             // A local scan has no function's memory to protect: alerts are printed as they are found, and any size is read.

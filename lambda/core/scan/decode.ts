@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { inflateHere, mainThreadInflateWorks, type OutputArea } from './inflate';
+import { inflateBeside } from './inflate-beside';
 
 /** Default cap on decompressed bytes per log file: a decompression bomb fails instead of filling memory or time. */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 2 * 1024 ** 3;
@@ -43,11 +44,16 @@ export interface DecodeProgress {
 }
 
 /**
- * Where gzip is inflated: on the thread pool (Node's streaming gunzip), so that on two CPUs or
- * more it runs while the main thread scans; or on the main thread, for one CPU or less, where
- * that overlap cannot happen and the hand-offs are only extra work (see inflate.ts).
+ * Where gzip is inflated:
+ * - `main-thread`, for one CPU or less, where inflating cannot overlap the scan and handing it to
+ *   another thread is only extra work (inflate.ts);
+ * - `worker`, for two CPUs or more: a file of a batch (INPUT_BATCH_BYTES) of gzip or more on a
+ *   worker thread beside the scan, into memory both share (inflate-beside.ts); a smaller one, over
+ *   before a worker would have started, on the main thread;
+ * - `thread-pool`: Node's streaming gunzip, which hands each step back to the main thread; used
+ *   where the zlib binding does not work as inflate.ts expects.
  */
-export type InflateMode = 'thread-pool' | 'main-thread';
+export type InflateMode = 'thread-pool' | 'main-thread' | 'worker';
 
 /**
  * Memory at which a Lambda function has the equivalent of one vCPU; below it, less (AWS Lambda
@@ -61,7 +67,7 @@ export const ONE_VCPU_MEMORY_MB = 1769;
  * on the thread pool, which inflates while the main thread scans.
  */
 export function inflateModeFor(cpus: number, lambdaMemoryMb?: number): InflateMode {
-  return cpus <= 1 || (lambdaMemoryMb !== undefined && lambdaMemoryMb <= ONE_VCPU_MEMORY_MB) ? 'main-thread' : 'thread-pool';
+  return cpus <= 1 || (lambdaMemoryMb !== undefined && lambdaMemoryMb <= ONE_VCPU_MEMORY_MB) ? 'main-thread' : 'worker';
 }
 
 export interface DecodeOptions {
@@ -75,9 +81,10 @@ export interface DecodeOptions {
 }
 
 /*
- * On the main thread, each piece of gzip input is inflated, or copied into a batch, before the
- * next is asked for, so a gzip source may read every piece after its first into the same memory
- * (scan's file reader does: a new buffer per read costs the process page faults).
+ * On the main thread or a worker, each piece of gzip input is inflated, copied into a batch, or
+ * sent to the worker (a copy) before the next is asked for, so a gzip source may read every piece
+ * after its first into the same memory (scan's file reader does: a new buffer per read costs the
+ * process page faults).
  */
 
 /**
@@ -115,6 +122,8 @@ export async function* decodeLogBytes(
   let decoded: AsyncIterable<Uint8Array> = body;
   if (isGzip(first) && options.inflate === 'main-thread' && mainThreadInflateWorks()) {
     decoded = inflateHere(joinedHere(body), GUNZIP_CHUNK_BYTES, options.area);
+  } else if (isGzip(first) && options.inflate === 'worker' && mainThreadInflateWorks()) {
+    decoded = besideWhenLarge(joinedHere(body), options.area);
   } else if (isGzip(first)) {
     const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
     void feed(body, gunzip);
@@ -125,6 +134,25 @@ export async function* decodeLogBytes(
     if (progress.bytes >= maxBytes) throw new DecompressedSizeError(maxBytes);
     yield chunk;
   }
+}
+
+/** A worker inflates a file of a batch of gzip or more; a smaller one, its whole input in one batch, the main thread. */
+async function* besideWhenLarge(batches: AsyncIterable<Uint8Array>, area?: OutputArea): AsyncGenerator<Uint8Array> {
+  const iterator = batches[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  async function* all(): AsyncGenerator<Uint8Array> {
+    try {
+      if (!first.done) yield first.value;
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+    } finally {
+      await iterator.return?.();
+    }
+  }
+  if (first.done || first.value.length < INPUT_BATCH_BYTES) {
+    yield* inflateHere(all(), GUNZIP_CHUNK_BYTES, area);
+    return;
+  }
+  yield* inflateBeside(all(), GUNZIP_CHUNK_BYTES, INPUT_BATCH_BYTES, area);
 }
 
 /**
