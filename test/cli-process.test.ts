@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFi
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { WORKER_MIN_BYTES } from '../lambda/core/scan/decode';
 import { record, RECORDS_DIR, ROOT } from './support';
 
 const BIN = path.join(ROOT, 'bin', 'acm-sentinel.js');
@@ -181,11 +182,11 @@ describe('on one CPU, where gzip is inflated on the main thread into the scanner
   };
   const inputs: Record<string, () => string[]> = {
     'a log file of 7 MB': () => [file('one-cpu/big.json.gz', gzipSync(big()))],
-    // Random text barely compresses: over a batch of gzip, which a worker inflates on two CPUs.
-    'a log file of 3 MB of gzip': () => {
-      const records = Array.from({ length: 3_000 }, (_, i) => (i % 500 === 7 ? acm(`noisy-${i}`) : record({ eventID: `n-${i}`, eventSource: 'ec2.amazonaws.com', requestParameters: { pad: randomBytes(700).toString('hex') } })));
-      const gzip = gzipSync(JSON.stringify({ Records: records }));
-      expect(gzip.length).toBeGreaterThan(2 * 1024 * 1024);
+    // Random text barely compresses: over the 20 MB of gzip from which a worker inflates a file on two CPUs.
+    'a log file of 21 MB of gzip': () => {
+      const records = Array.from({ length: 21_000 }, (_, i) => (i % 3000 === 7 ? acm(`noisy-${i}`) : record({ eventID: `n-${i}`, eventSource: 'ec2.amazonaws.com', requestParameters: { pad: randomBytes(950).toString('hex') } })));
+      const gzip = gzipSync(JSON.stringify({ Records: records }), { level: 1 });
+      expect(gzip.length).toBeGreaterThan(WORKER_MIN_BYTES);
       return [file('one-cpu/noisy.json.gz', gzip)];
     },
     'a log file broken 4 MB in': () => [file('one-cpu/broken.json.gz', gzipSync(big(4_000_123)))],

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
-import { chunksAhead, decodeLogBytes, DecompressedSizeError, inflateModeFor, INPUT_BATCH_BYTES, type InflateMode } from '../lambda/core/scan/decode';
+import { chunksAhead, decodeLogBytes, DecompressedSizeError, inflateModeFor, INPUT_BATCH_BYTES, takesWorker, WORKER_MIN_BYTES, type InflateMode } from '../lambda/core/scan/decode';
 import { mainThreadInflateWorks } from '../lambda/core/scan/inflate';
 import { chunked } from './support';
 
@@ -213,6 +213,19 @@ describe('decodeLogBytes on a worker thread', () => {
     const [a, b] = await Promise.all([decode(chunked(gzip, 100_000)), decode(chunked(gzipSync(other), 150_000))]);
     expect(a.equals(text)).toBe(true);
     expect(b.equals(other)).toBe(true);
+  });
+});
+
+describe('takesWorker', () => {
+  it.each<readonly [number, number | undefined, boolean, boolean, string]>([
+    [100, undefined, false, false, 'a file whose gzip is all in its first batch'],
+    [100, undefined, true, false, 'that file even while a worker is up'],
+    [INPUT_BATCH_BYTES, undefined, false, true, 'a file of unknown size that fills its first batch'],
+    [INPUT_BATCH_BYTES, WORKER_MIN_BYTES - 1, false, false, 'a file known to be under WORKER_MIN_BYTES, with no worker up'],
+    [INPUT_BATCH_BYTES, WORKER_MIN_BYTES - 1, true, true, 'that file while a worker is up'],
+    [INPUT_BATCH_BYTES, WORKER_MIN_BYTES, false, true, 'a file known to be of WORKER_MIN_BYTES'],
+  ])('first batch %i bytes, size %s, worker up %s: %s (%s)', (first, size, idle, expected, _case) => {
+    expect(takesWorker(first, size, idle)).toBe(expected);
   });
 });
 

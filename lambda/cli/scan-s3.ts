@@ -237,7 +237,7 @@ export async function runS3Scan(options: S3ScanOptions, io: Output): Promise<num
           if (object?.error) throw new Error(object.error);
         } else {
           const body = await new S3LogReader(s3).open({ bucket: location.bucket, key });
-          const result = await readLogStream(body, { engine, name, inflate: inflateModeFor(availableParallelism()) });
+          const result = await readLogStream(body, { engine, name, inflate: inflateModeFor(availableParallelism()), sizeHint: size });
           totals.records += result.stats.records;
           totals.acmRecords += result.stats.acmRecords;
           result.alerts.forEach(printer.print);

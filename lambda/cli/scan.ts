@@ -206,8 +206,9 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
         try {
           const inflate = inflateModeFor(availableParallelism());
           const bytes = found.file === '-' ? (options.stdin ?? process.stdin) : fileChunks(found.file, inflate !== 'thread-pool');
+          const sizeHint = found.file === '-' ? undefined : await stat(found.file).then((info) => info.size, () => undefined);
           result = await readLogStream(progress ? progress.track(bytes, file, found.file) : bytes, {
-            engine, name: found.file === '-' ? '<stdin>' : found.file, lenient: true, inflate,
+            engine, name: found.file === '-' ? '<stdin>' : found.file, lenient: true, inflate, sizeHint,
             // A local scan has no function's memory to protect: alerts are printed as they are found, and any size is read.
             maxDecompressedBytes: Number.POSITIVE_INFINITY,
             onAlert: (alert) => {

@@ -1,5 +1,9 @@
-import { createHash } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import { redactDeep, redactString } from './redact';
+
+// Loaded when first needed (an event ID to hash is rare): a local scan's start does not pay for the module.
+let crypto: typeof Crypto | undefined;
+const sha256Hex = (text: string): string => (crypto ??= require('node:crypto') as typeof Crypto).createHash('sha256').update(text).digest('hex');
 
 /**
  * Reading a record's fields as an attacker may have written them: any JSON type in any field,
@@ -81,10 +85,10 @@ const EVENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
  */
 export function eventIdOf(value: unknown, record?: unknown): string {
   // Without an ID, the record itself tells it apart: two different records never share a key.
-  if (value === undefined || value === null || value === '') return record === undefined ? 'unknown' : `missing-${createHash('sha256').update(JSON.stringify(record) ?? '').digest('hex').slice(0, 24)}`;
+  if (value === undefined || value === null || value === '') return record === undefined ? 'unknown' : `missing-${sha256Hex(JSON.stringify(record) ?? '').slice(0, 24)}`;
   if (typeof value === 'string' && EVENT_ID.test(value) && redactString(value) === value) return value;
   const raw = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
-  return `invalid-${createHash('sha256').update(raw).digest('hex').slice(0, 24)}`;
+  return `invalid-${sha256Hex(raw).slice(0, 24)}`;
 }
 
 /** Request parameters as alert details: secrets redacted by name and content, then cut to the details budget. */

@@ -222,7 +222,7 @@ async function processLogObject(
   let analysis: PartialResult;
   try {
     const bytes = await ports.reader.open(ref, deadline.signal);
-    analysis = await readLogStream(untilAborted(bytes, deadline.signal), { engine: options.engine, name, maxDecompressedBytes: options.maxDecompressedBytes, inflate: options.inflate });
+    analysis = await readLogStream(untilAborted(bytes, deadline.signal), { engine: options.engine, name, maxDecompressedBytes: options.maxDecompressedBytes, inflate: options.inflate, sizeHint: ref.size });
   } catch (err) {
     // A reader failure (GetObject) is named here.
     const error = (err instanceof LogObjectReadError ? err : describeReadFailure(name, err)).message;

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { inflateHere, mainThreadInflateWorks, type OutputArea } from './inflate';
-import { inflateBeside } from './inflate-beside';
+import { inflateBeside, workerIdle } from './inflate-beside';
 
 /** Default cap on decompressed bytes per log file: a decompression bomb fails instead of filling memory or time. */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 2 * 1024 ** 3;
@@ -47,9 +47,9 @@ export interface DecodeProgress {
  * Where gzip is inflated:
  * - `main-thread`, for one CPU or less, where inflating cannot overlap the scan and handing it to
  *   another thread is only extra work (inflate.ts);
- * - `worker`, for two CPUs or more: a file of a batch (INPUT_BATCH_BYTES) of gzip or more on a
- *   worker thread beside the scan, into memory both share (inflate-beside.ts); a smaller one, over
- *   before a worker would have started, on the main thread;
+ * - `worker`, for two CPUs or more: a large file (WORKER_MIN_BYTES of gzip or more) on a worker
+ *   thread beside the scan, into memory both share (inflate-beside.ts); a smaller one on the main
+ *   thread, unless a worker is already up;
  * - `thread-pool`: Node's streaming gunzip, which hands each step back to the main thread; used
  *   where the zlib binding does not work as inflate.ts expects.
  */
@@ -70,9 +70,22 @@ export function inflateModeFor(cpus: number, lambdaMemoryMb?: number): InflateMo
   return cpus <= 1 || (lambdaMemoryMb !== undefined && lambdaMemoryMb <= ONE_VCPU_MEMORY_MB) ? 'main-thread' : 'worker';
 }
 
+/**
+ * The gzip size from which a worker inflates a file when none is up yet. Starting one takes about
+ * 22 ms (of wall time and of CPU); it pays for itself on about 20 MB of gzip, measured with the
+ * bench's files (13.6 MB: 1.09× the main thread's wall time; 54 MB: 0.88×).
+ */
+export const WORKER_MIN_BYTES = 20 * 1024 * 1024;
+
 export interface DecodeOptions {
   /** @default 'thread-pool' */
   readonly inflate?: InflateMode;
+  /**
+   * The source's size in bytes, when known (an S3 object's, a file's): `worker` mode starts a
+   * worker only for a file of WORKER_MIN_BYTES or more. Unknown, the first batch decides: a file
+   * that fills it may be large.
+   */
+  readonly sizeHint?: number;
   /**
    * Main thread only: memory to inflate each output chunk into (the scanner's input area), asked
    * for before each step; a chunk in it is valid until the next chunk is asked for. @default new buffers
@@ -123,7 +136,7 @@ export async function* decodeLogBytes(
   if (isGzip(first) && options.inflate === 'main-thread' && mainThreadInflateWorks()) {
     decoded = inflateHere(joinedHere(body), GUNZIP_CHUNK_BYTES, options.area);
   } else if (isGzip(first) && options.inflate === 'worker' && mainThreadInflateWorks()) {
-    decoded = besideWhenLarge(joinedHere(body), options.area);
+    decoded = besideWhenLarge(joinedHere(body), options.sizeHint, options.area);
   } else if (isGzip(first)) {
     const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
     void feed(body, gunzip);
@@ -136,8 +149,18 @@ export async function* decodeLogBytes(
   }
 }
 
-/** A worker inflates a file of a batch of gzip or more; a smaller one, its whole input in one batch, the main thread. */
-async function* besideWhenLarge(batches: AsyncIterable<Uint8Array>, area?: OutputArea): AsyncGenerator<Uint8Array> {
+/**
+ * Whether a worker inflates a file, from its first batch: a file whose input is all in that batch
+ * never (it is over before a worker would have started); a large one (sizeHint of WORKER_MIN_BYTES
+ * or more, or with no hint one that fills the batch), or any while a worker is up.
+ */
+export function takesWorker(firstBatchBytes: number, sizeHint: number | undefined, idleWorker: boolean): boolean {
+  if (firstBatchBytes < INPUT_BATCH_BYTES) return false;
+  return idleWorker || sizeHint === undefined || sizeHint >= WORKER_MIN_BYTES;
+}
+
+/** The file's gzip on a worker when takesWorker says so, else on the main thread. */
+async function* besideWhenLarge(batches: AsyncIterable<Uint8Array>, sizeHint: number | undefined, area?: OutputArea): AsyncGenerator<Uint8Array> {
   const iterator = batches[Symbol.asyncIterator]();
   const first = await iterator.next();
   async function* all(): AsyncGenerator<Uint8Array> {
@@ -148,7 +171,7 @@ async function* besideWhenLarge(batches: AsyncIterable<Uint8Array>, area?: Outpu
       await iterator.return?.();
     }
   }
-  if (first.done || first.value.length < INPUT_BATCH_BYTES) {
+  if (first.done || !takesWorker(first.value.length, sizeHint, workerIdle())) {
     yield* inflateHere(all(), GUNZIP_CHUNK_BYTES, area);
     return;
   }

@@ -8,7 +8,7 @@
  * The worker drives the zlib binding as inflate.ts does (checked there once per process). Workers
  * are kept for the next file, and left out of what keeps the process alive while idle.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { inflateHere } from './inflate';
 
 /** Output slots per worker: the worker may run this many chunks ahead of the scanner. */
@@ -96,7 +96,9 @@ class BesideWorker {
     this.input = new SharedArrayBuffer(PIECES_AHEAD * pieceBytes);
     const workerData = { control, memory: this.memory, input: this.input, slots: SLOTS, slotBytes, pieceBytes };
     // Its heap holds a few small objects: a small one keeps its memory small.
-    this.worker = new Worker(WORKER_CODE, { eval: true, workerData, resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 2 } });
+    // Loaded with the first worker: a process that never starts one does not pay for the module.
+    const { Worker: WorkerThread } = require('node:worker_threads') as typeof import('node:worker_threads');
+    this.worker = new WorkerThread(WORKER_CODE, { eval: true, workerData, resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 2 } });
     this.worker.on('message', (message: Message) => this.onEvent(message));
     this.worker.on('error', (err) => this.onEvent(err));
     this.worker.on('exit', () => {
@@ -114,6 +116,11 @@ class BesideWorker {
 const { waitAsync } = Atomics as unknown as { waitAsync(words: Int32Array, index: number, value: number): { async: boolean; value: Promise<string> | string } };
 
 const idle: BesideWorker[] = [];
+
+/** Whether a worker is up and free, so a file may use it without waiting for one to start. */
+export function workerIdle(): boolean {
+  return idle.some((w) => !w.gone);
+}
 
 /** An idle worker, or a new one; undefined when none can start here (a resource limit). */
 function takeWorker(slotBytes: number, pieceBytes: number): BesideWorker | undefined {
