@@ -281,8 +281,12 @@ function parsedOrUndefined(bytes: Buffer): unknown {
  * `acm.amazonaws.com` or `acm-pca.amazonaws.com` if the bytes hold that text or a `\u` escape:
  * no other JSON escape produces any of its characters.
  */
+const ACM_SOURCE = Buffer.from('acm.amazonaws.com');
+const PCA_SOURCE = Buffer.from('acm-pca.amazonaws.com');
+const UNICODE_ESCAPE = Buffer.from('\\u');
+
 function mayNameWatchedSource(bytes: Buffer): boolean {
-  return bytes.includes('acm.amazonaws.com') || bytes.includes('acm-pca.amazonaws.com') || bytes.includes('\\u');
+  return bytes.includes(ACM_SOURCE) || bytes.includes(PCA_SOURCE) || bytes.includes(UNICODE_ESCAPE);
 }
 
 /**
