@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
-import { chunksAhead, decodeLogBytes, DecompressedSizeError, inflateModeFor, INPUT_BATCH_BYTES, takesWorker, WORKER_MIN_BYTES, type InflateMode } from '../lambda/core/scan/decode';
+import { chunksAhead, decodeLogBytes, DecompressedSizeError, inflateModeFor, INPUT_BATCH_BYTES, reusesInput, takesWorker, WORKER_MIN_BYTES, type InflateMode } from '../lambda/core/scan/decode';
 import { mainThreadInflateWorks } from '../lambda/core/scan/inflate';
 import { chunked } from './support';
 
@@ -193,6 +193,24 @@ describe('decodeLogBytes on a worker thread', () => {
     expect(text.subarray(0, got.length).equals(got)).toBe(true);
   });
 
+  it('reports a source that fails between batches as itself, not as truncated gzip', async () => {
+    const seen: Buffer[] = [];
+    async function* broken(): AsyncGenerator<Uint8Array> {
+      // Whole batches, each taken before the next is read, then the failure: nothing is left in flight.
+      for (let at = 0; at < 2 * INPUT_BATCH_BYTES; at += INPUT_BATCH_BYTES) {
+        yield gzip.subarray(at, at + INPUT_BATCH_BYTES);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      throw new Error('connection reset');
+    }
+    await expect((async () => {
+      for await (const chunk of decodeLogBytes(broken(), undefined, undefined, { inflate: 'worker' })) seen.push(Buffer.from(chunk));
+    })()).rejects.toThrow('connection reset');
+    const got = Buffer.concat(seen);
+    expect(got.length).toBeGreaterThan(INPUT_BATCH_BYTES);
+    expect(text.subarray(0, got.length).equals(got)).toBe(true);
+  });
+
   it('closes the source when the reader stops early, and the next file still reads', async () => {
     let closed = false;
     async function* source(): AsyncGenerator<Uint8Array> {
@@ -213,6 +231,15 @@ describe('decodeLogBytes on a worker thread', () => {
     const [a, b] = await Promise.all([decode(chunked(gzip, 100_000)), decode(chunked(gzipSync(other), 150_000))]);
     expect(a.equals(text)).toBe(true);
     expect(b.equals(other)).toBe(true);
+  });
+});
+
+describe('reusesInput', () => {
+  it('lets a gzip source reuse its memory only where each piece is taken before the next is read', () => {
+    expect(reusesInput('thread-pool')).toBe(false);
+    expect(reusesInput(undefined)).toBe(false);
+    expect(reusesInput('main-thread')).toBe(mainThreadInflateWorks());
+    expect(reusesInput('worker')).toBe(mainThreadInflateWorks());
   });
 });
 

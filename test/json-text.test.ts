@@ -3,7 +3,9 @@
  * to scan. The scanner in lenient mode (the CLI's), and the JSON text helpers under it.
  */
 import { escapeControlsInStrings, parseJsonText, positionOf } from '../lambda/core/json-text';
-import { scanWatchedRecords } from '../lambda/core/scan/record-scanner';
+import { gzipSync } from 'node:zlib';
+import { decodeLogBytes, type InflateMode } from '../lambda/core/scan/decode';
+import { scanWatchedRecords, SplitterArea } from '../lambda/core/scan/record-scanner';
 import { MAX_DOCUMENT_BYTES } from '../lambda/core/scan/record-splitter';
 import { InvalidJsonError, LambdaEventError, LogFormatError } from '../lambda/core/scan/records';
 import { ValueSequenceSplitter } from '../lambda/core/scan/value-sequence';
@@ -175,5 +177,33 @@ describe('Lambda events given to scan', () => {
 
   it('is a LogFormatError, so a folder scan passes over it', () => {
     expect(new LambdaEventError('an S3 event notification')).toBeInstanceOf(LogFormatError);
+  });
+});
+
+describe('a document read again as text after the splitter found it broken, gzip inflated into the splitter\'s memory', () => {
+  /** What the CLI's lenient scan gives, from gzip inflated the given way. */
+  async function lenientScan(gzip: Buffer, inflate: InflateMode) {
+    const stats: ScanStats = { records: 0, acmRecords: 0 };
+    const ids: string[] = [];
+    const area = new SplitterArea();
+    try {
+      for await (const found of scanWatchedRecords(decodeLogBytes(chunked(gzip, 256 * 1024), Infinity, undefined, { inflate, area: area.area }), stats, { lenient: true, area })) ids.push(String(found.eventID));
+    } catch (err) {
+      return { ids, stats, error: (err as Error).message };
+    }
+    return { ids, stats };
+  }
+
+  it('reads the rest of the input into memory of its own, so what it finds is what the streaming gunzip gives', async () => {
+    // lookup-events output whose first entry names ACM but holds no record (the splitter stops there), then MBs of entries, some ACM.
+    const events = Array.from({ length: 4_000 }, (_, i) => {
+      const one = record({ eventID: `e-${i}`, eventSource: i % 1_500 === 1_499 ? 'acm.amazonaws.com' : 'ec2.amazonaws.com', requestParameters: { pad: 'x'.repeat(900 + (i % 7)) } });
+      return i === 0 ? { EventId: 'e-0', EventSource: 'acm.amazonaws.com' } : { EventId: one.eventID, CloudTrailEvent: JSON.stringify(one) };
+    });
+    const gzip = gzipSync(JSON.stringify({ Events: events }));
+    const expected = await lenientScan(gzip, 'thread-pool');
+    expect(expected).toMatchObject({ ids: ['e-1499', 'e-2999'], error: expect.stringContaining('lookup-events entry 1 of the value at line 1') });
+    expect(await lenientScan(gzip, 'main-thread')).toEqual(expected);
+    expect(await lenientScan(gzip, 'worker')).toEqual(expected);
   });
 });

@@ -5,7 +5,7 @@ import { skipReasonForKey } from '../core/ingest/s3-event';
 import { readLogStream, systemProblem, type PartialResult } from '../core/pipeline/analyze';
 import { plain } from '../core/render/untrusted';
 import { createRuleEngine } from '../core/rules/evaluate';
-import { inflateModeFor, INPUT_BATCH_BYTES } from '../core/scan/decode';
+import { inflateModeFor, INPUT_BATCH_BYTES, reusesInput } from '../core/scan/decode';
 import { NotCloudTrailError, NotJsonError } from '../core/scan/records';
 import type { Severity } from '../core/types';
 import { loadRuleConfigFile, parseFormat, UsageError, withFailOn } from './args';
@@ -205,7 +205,7 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
         const printedBefore = alerts.length;
         try {
           const inflate = inflateModeFor(availableParallelism());
-          const bytes = found.file === '-' ? (options.stdin ?? process.stdin) : fileChunks(found.file, inflate !== 'thread-pool');
+          const bytes = found.file === '-' ? (options.stdin ?? process.stdin) : fileChunks(found.file, reusesInput(inflate));
           const sizeHint = found.file === '-' ? undefined : await stat(found.file).then((info) => info.size, () => undefined);
           result = await readLogStream(progress ? progress.track(bytes, file, found.file) : bytes, {
             engine, name: found.file === '-' ? '<stdin>' : found.file, lenient: true, inflate, sizeHint,

@@ -64,7 +64,8 @@ export const ONE_VCPU_MEMORY_MB = 1769;
 /**
  * Where a process should inflate: on the main thread when it has one CPU or less (`cpus` of 1,
  * or a Lambda function of at most ONE_VCPU_MEMORY_MB, whatever CPUs it is shown); otherwise
- * on the thread pool, which inflates while the main thread scans.
+ * `worker` (a large file on a worker thread beside the scan). `cpus` is what the process may run
+ * on (its CPU affinity, as `taskset` sets it); a container's CPU quota is not seen.
  */
 export function inflateModeFor(cpus: number, lambdaMemoryMb?: number): InflateMode {
   return cpus <= 1 || (lambdaMemoryMb !== undefined && lambdaMemoryMb <= ONE_VCPU_MEMORY_MB) ? 'main-thread' : 'worker';
@@ -76,6 +77,16 @@ export function inflateModeFor(cpus: number, lambdaMemoryMb?: number): InflateMo
  * bench's files (13.6 MB: 1.09× the main thread's wall time; 54 MB: 0.88×).
  */
 export const WORKER_MIN_BYTES = 20 * 1024 * 1024;
+
+/**
+ * Whether a gzip source may read every piece after its first into the same memory in this mode:
+ * only where the main thread or a worker takes each piece before the next (not the streaming
+ * gunzip, which keeps a batch queued, and which both fall back to where the zlib binding does not
+ * work as inflate.ts expects).
+ */
+export function reusesInput(mode: InflateMode | undefined): boolean {
+  return (mode === 'main-thread' || mode === 'worker') && mainThreadInflateWorks();
+}
 
 export interface DecodeOptions {
   /** @default 'thread-pool' */

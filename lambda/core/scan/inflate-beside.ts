@@ -124,7 +124,8 @@ export function workerIdle(): boolean {
 
 /** An idle worker, or a new one; undefined when none can start here (a resource limit). */
 function takeWorker(slotBytes: number, pieceBytes: number): BesideWorker | undefined {
-  const found = idle.findIndex((w) => w.slotBytes === slotBytes && w.pieceBytes === pieceBytes && !w.gone);
+  for (let i = idle.length - 1; i >= 0; i--) if (idle[i]!.gone) idle.splice(i, 1);
+  const found = idle.findIndex((w) => w.slotBytes === slotBytes && w.pieceBytes === pieceBytes);
   let worker: BesideWorker;
   try {
     worker = found >= 0 ? idle.splice(found, 1)[0]! : new BesideWorker(slotBytes, pieceBytes);
@@ -148,7 +149,8 @@ function giveBack(worker: BesideWorker): void {
  * gives memory (valid until the next chunk is asked for, as in inflateHere), else into a new
  * buffer, so the worker may fill the slot again while the chunk is scanned. What a source gave
  * before it failed is handed on first; errors are zlib's own, as the stream raises them. Where no
- * worker can start, the main thread inflates (inflateHere).
+ * worker can be created, the main thread inflates (inflateHere); a worker that fails or exits
+ * part-way fails the file, as a broken stream would.
  */
 export async function* inflateBeside(
   pieces: AsyncIterable<Uint8Array>,
@@ -203,7 +205,11 @@ export async function* inflateBeside(
         }
       }
     } catch (err) {
+      // The pieces sent are still inflated and handed on, then this is the file's error: no end is
+      // sent, since finishing the gzip there would only report it truncated.
       sourceFailure = { error: err };
+      notify();
+      return;
     }
     if (!stopped && !failure) worker.postMessage({ type: 'end' });
   })();

@@ -90,7 +90,8 @@ export async function* scanWatchedRecords(
         }
         // Another log file follows this one (lenient only): a splitter of its own takes the rest.
         if (splitter.nextAt === undefined) break;
-        chunk = chunk.subarray(splitter.nextAt - start);
+        // (A copy when it is in the kernel's memory, which the splitter just gave back.)
+        chunk = keepable(chunk.subarray(splitter.nextAt - start));
         splitter.end();
         splitter = new RecordSplitter(options.lenient);
         if (options.area) options.area.splitter = splitter;
@@ -103,6 +104,8 @@ export async function* scanWatchedRecords(
       if (whole) document = { head: [whole], rest: undefined };
     }
   } catch (err) {
+    // The splitter is done with: its memory is no longer offered to the decoder, whose later chunks the text path keeps.
+    splitter.abandon();
     // A pasted document, broken where the splitter reads it: read it again as text, skipping the records already given.
     if (!(err instanceof InvalidJsonError) || !kept?.complete) throw err;
     const head = kept.take();

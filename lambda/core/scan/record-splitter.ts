@@ -255,6 +255,12 @@ export class RecordSplitter {
     k.memory.fill(0x20, IN - 64, IN);
   }
 
+  /** Takes no more input (the caller stopped on an error): the kernel goes back for the next splitter, and inputArea() gives none. */
+  abandon(): void {
+    this.releaseKernel();
+    this.state = 'ended';
+  }
+
   private releaseKernel(): void {
     if (this.kernel && !spareKernel) spareKernel = this.kernel;
     this.kernel = undefined;
