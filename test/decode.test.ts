@@ -5,9 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { chunksAhead, decodeLogBytes, DecompressedSizeError, inflateModeFor, INPUT_BATCH_BYTES, reusesInput, takesWorker, WORKER_MIN_BYTES, type InflateMode } from '../lambda/core/scan/decode';
-import { mainThreadInflateWorks } from '../lambda/core/scan/inflate';
+import { inflateHere, mainThreadInflateWorks } from '../lambda/core/scan/inflate';
 import { chunked } from './support';
 
 const json = Buffer.from(JSON.stringify({ Records: Array.from({ length: 2000 }, (_, i) => ({ eventID: `e-${i}`, note: 'x'.repeat(i % 97) })) }));
@@ -71,6 +71,16 @@ describe.each<InflateMode>(['thread-pool', 'main-thread', 'worker'])('decodeLogB
     await expect(decode(chunked(corrupt, 100))).rejects.toMatchObject({ code: 'Z_DATA_ERROR' });
   });
 
+  it('ignores what follows zero padding after the gzip data, as gunzipSync does, however the input is cut', async () => {
+    // Padding that ends where a piece of 1,000 bytes does, and where one of 64 KiB does.
+    const first = gzipSync(json);
+    for (const [size, padding] of [[1000, 5_000 - (first.length % 1000)], [64 * 1024, 2 * 64 * 1024 - first.length]] as const) {
+      const padded = Buffer.concat([first, Buffer.alloc(padding), gzipSync(Buffer.from('{"Records":[]}')), Buffer.from('not gzip')]);
+      expect(gunzipSync(padded).equals(json)).toBe(true);
+      expect((await decode(chunked(padded, size))).equals(json)).toBe(true);
+    }
+  });
+
   it('reads gzip files written one after another (cat a.gz b.gz) as one', async () => {
     const half = json.subarray(0, 10_000);
     expect((await decode(chunked(Buffer.concat([gzipSync(json), gzipSync(half)]), 3000))).equals(Buffer.concat([json, half]))).toBe(true);
@@ -100,6 +110,16 @@ describe('decodeLogBytes on the thread pool', () => {
 describe('decodeLogBytes on the main thread', () => {
   it('works in this Node: what it inflates and the errors it raises match gunzipSync', () => {
     expect(mainThreadInflateWorks()).toBe(true);
+  });
+
+  it('stops at the end of the gzip data when zero padding follows, without the check that guards it', async () => {
+    // inflateHere itself, not through decodeLogBytes, which would fall back to the stream were it wrong.
+    // The padding ends where a piece does, so the next piece starts with what follows it (zlib would read on from there).
+    const first = gzipSync(json);
+    const padded = Buffer.concat([first, Buffer.alloc(5_000 - (first.length % 1000)), gzipSync(Buffer.from('{"Records":[]}')), Buffer.from('junk')]);
+    const parts: Buffer[] = [];
+    for await (const chunk of inflateHere(chunked(padded, 1000), INPUT_BATCH_BYTES)) parts.push(Buffer.from(chunk));
+    expect(Buffer.concat(parts).equals(json)).toBe(true);
   });
 
   it('inflates into the memory it is given, each chunk handed over before the next is inflated over it', async () => {
@@ -166,6 +186,13 @@ describe('decodeLogBytes on a worker thread', () => {
   it.each([1000, 64 * 1024, INPUT_BATCH_BYTES, 3 * INPUT_BATCH_BYTES])('inflates a file of several MB of gzip delivered in %i-byte pieces', async (size) => {
     expect(gzip.length).toBeGreaterThan(2 * INPUT_BATCH_BYTES);
     expect((await decode(chunked(gzip, size))).equals(text)).toBe(true);
+  });
+
+  it('ignores what follows zero padding after large gzip data, and the worker then takes the next file', async () => {
+    // The padding ends where a batch does, so the next batch starts with the member after it.
+    const padded = Buffer.concat([gzip, Buffer.alloc(3 * INPUT_BATCH_BYTES - (gzip.length % INPUT_BATCH_BYTES)), gzipSync(Buffer.from('more')), Buffer.from('junk')]);
+    for (const size of [64 * 1024, INPUT_BATCH_BYTES, 3 * INPUT_BATCH_BYTES]) expect((await decode(chunked(padded, size))).equals(text)).toBe(true);
+    expect((await decode(chunked(gzip, INPUT_BATCH_BYTES))).equals(text)).toBe(true);
   });
 
   it('reads large gzip files written one after another as one', async () => {

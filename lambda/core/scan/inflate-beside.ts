@@ -29,7 +29,8 @@ const words = new Int32Array(control);
 const STOP = 2 * slots;
 const views = Array.from({ length: slots }, (_, i) => new Uint8Array(memory, i * slotBytes, slotBytes));
 const pieces = [0, 1].map((i) => new Uint8Array(input, i * pieceBytes, pieceBytes));
-let stream, handle, state, failure, next = 0;
+let stream, handle, state, failure, next = 0, file = 0, over = false;
+const post = (message) => parentPort.postMessage({ ...message, file });
 function inflate(piece, flush) {
   let inOffset = 0, inLength = piece.length;
   for (;;) {
@@ -40,7 +41,7 @@ function inflate(piece, flush) {
     if (Atomics.load(words, STOP)) return false;
     handle.writeSync(flush, piece, inOffset, inLength, views[next], 0, slotBytes);
     if (failure) {
-      parentPort.postMessage({ type: 'error', ...failure });
+      post({ type: 'error', ...failure });
       return false;
     }
     const outLeft = state[0], inLeft = state[1];
@@ -52,21 +53,33 @@ function inflate(piece, flush) {
       Atomics.notify(words, next);
       next = (next + 1) % slots;
     }
-    if (outLeft > 0) return true;
+    if (outLeft > 0) {
+      // Input left over with output space to spare: the gzip data has ended; what follows is ignored, as the stream ignores it.
+      if (inLeft > 0) {
+        over = true;
+        post({ type: 'ended' });
+        return false;
+      }
+      return true;
+    }
   }
 }
 parentPort.on('message', (message) => {
   if (message.type === 'start') {
+    file = message.file;
+    over = false;
     stream = zlib.createGunzip();
     handle = stream._handle;
     state = stream._writeState;
     failure = undefined;
     next = 0;
     handle.onerror = (message, errno, code) => { failure = failure || { message, errno, code }; };
+  } else if (over) {
+    // After the end of the gzip data: nothing more is inflated for this file.
   } else if (message.type === 'piece') {
-    if (inflate(pieces[message.slot].subarray(0, message.length), zlib.constants.Z_NO_FLUSH)) parentPort.postMessage({ type: 'taken' });
+    if (inflate(pieces[message.slot].subarray(0, message.length), zlib.constants.Z_NO_FLUSH)) post({ type: 'taken' });
   } else if (message.type === 'end') {
-    if (inflate(new Uint8Array(0), zlib.constants.Z_FINISH)) parentPort.postMessage({ type: 'ended' });
+    if (inflate(new Uint8Array(0), zlib.constants.Z_FINISH)) post({ type: 'ended' });
     stream.destroy();
   }
 });
@@ -74,6 +87,8 @@ parentPort.on('message', (message) => {
 
 interface Message {
   readonly type: 'taken' | 'ended' | 'error';
+  /** The file the message is about: one a worker read before may still have messages on the way. */
+  readonly file: number;
   readonly message?: string;
   readonly errno?: number;
   readonly code?: string;
@@ -116,6 +131,7 @@ class BesideWorker {
 const { waitAsync } = Atomics as unknown as { waitAsync(words: Int32Array, index: number, value: number): { async: boolean; value: Promise<string> | string } };
 
 const idle: BesideWorker[] = [];
+let files = 0;
 
 /** Whether a worker is up and free, so a file may use it without waiting for one to start. */
 export function workerIdle(): boolean {
@@ -180,14 +196,16 @@ export async function* inflateBeside(
   const wait = (): Promise<void> => new Promise((resolve) => {
     waiting.push(resolve);
   });
+  const file = (files += 1);
   beside.onEvent = (event) => {
+    if (!(event instanceof Error) && event.file !== file) return;
     if (event instanceof Error) failure ??= { error: event };
     else if (event.type === 'taken') taken += 1;
     else if (event.type === 'ended') ended = true;
     else failure ??= { error: Object.assign(new Error(event.message), { errno: event.errno, code: event.code }) };
     notify();
   };
-  worker.postMessage({ type: 'start' });
+  worker.postMessage({ type: 'start', file });
 
   // Sends the pieces as the worker takes them, a few ahead; runs beside the loop below.
   const feeding = (async () => {
@@ -195,8 +213,8 @@ export async function* inflateBeside(
       for await (const piece of pieces) {
         for (let from = 0; from < piece.length; from += pieceBytes) {
           // The slot of the piece PIECES_AHEAD before, which the worker has taken.
-          while (sent - taken >= PIECES_AHEAD && !stopped && !failure) await wait();
-          if (stopped || failure) return;
+          while (sent - taken >= PIECES_AHEAD && !stopped && !failure && !ended) await wait();
+          if (stopped || failure || ended) return;
           const part = piece.subarray(from, from + pieceBytes);
           const slot = sent % PIECES_AHEAD;
           new Uint8Array(beside.input, slot * pieceBytes, part.length).set(part);
@@ -211,7 +229,7 @@ export async function* inflateBeside(
       notify();
       return;
     }
-    if (!stopped && !failure) worker.postMessage({ type: 'end' });
+    if (!stopped && !failure && !ended) worker.postMessage({ type: 'end' });
   })();
 
   let next = 0;
@@ -221,7 +239,7 @@ export async function* inflateBeside(
       if (Atomics.load(words, next) === 1) {
         const slot = beside.slot(next);
         const into = area();
-        const chunk = into ? into.subarray(0, slot.length) : Buffer.allocUnsafe(slot.length);
+        const chunk = into && into.length >= slot.length ? into.subarray(0, slot.length) : Buffer.allocUnsafe(slot.length);
         chunk.set(slot);
         Atomics.store(words, next, 0);
         Atomics.notify(words, next);
@@ -241,7 +259,9 @@ export async function* inflateBeside(
     stopped = true;
     notify();
     if (clean) {
-      await feeding;
+      // The worker may take the next file at once: this one's feeding loop posts nothing more once it
+      // sees `stopped` (it may still be waiting for a piece, after gzip data that ended early), and any
+      // message of this file still on its way is not the next one's.
       giveBack(beside);
     } else {
       // Stopped early or failed: the worker may be waiting for a slot or part-way through a piece. The

@@ -24,6 +24,11 @@ interface ZlibBinding {
 /** One gzip stream inflated on this thread, step by step. */
 class Inflater {
   private failure: Error | undefined;
+  /**
+   * Set when a step left input unused with output space to spare: the gzip data has ended (what
+   * follows, zero padding or anything else, is ignored from there on, as the stream ignores it).
+   */
+  ended = false;
 
   private constructor(
     private readonly stream: Gunzip,
@@ -68,7 +73,8 @@ class Inflater {
         yield out;
         continue;
       }
-      // Input used up, or the gzip data ended before it (bytes after the end are ignored, as the stream does).
+      // Input used up, or the gzip data ended before it.
+      if (inLeft > 0) this.ended = true;
       if (outLeft < out.length) yield out.subarray(0, out.length - outLeft);
       return;
     }
@@ -96,7 +102,10 @@ export async function* inflateHere(pieces: AsyncIterable<Uint8Array>, chunkBytes
   if (!inflater) throw new Error('zlib binding unavailable');
   try {
     // A chunk in the caller's memory is overwritten by the next step: each is handed over before inflating more.
-    for await (const piece of pieces) yield* inflater.write(piece, constants.Z_NO_FLUSH, area, chunkBytes);
+    for await (const piece of pieces) {
+      yield* inflater.write(piece, constants.Z_NO_FLUSH, area, chunkBytes);
+      if (inflater.ended) return;
+    }
     yield* inflater.write(EMPTY, constants.Z_FINISH, area, chunkBytes);
   } finally {
     inflater.close();
@@ -114,8 +123,8 @@ export function mainThreadInflateWorks(): boolean {
 function check(): boolean {
   try {
     const sample = Buffer.from(Array.from({ length: 3000 }, (_, i) => `{"eventID":"${i}","n":${(i * 7919) % 1000}}`).join(','));
-    // Two gzip members, as `cat a.gz b.gz` makes.
-    const gzip = Buffer.concat([gzipSync(sample), gzipSync(sample.subarray(0, 999))]);
+    // Two gzip members, as `cat a.gz b.gz` makes, then zero padding and a member that is ignored after it.
+    const gzip = Buffer.concat([gzipSync(sample), gzipSync(sample.subarray(0, 999)), Buffer.alloc(2500), gzipSync(sample.subarray(0, 10))]);
     if (!inflateAll(gzip).equals(gunzipSync(gzip))) return false;
     const corrupt = Buffer.from(gzip);
     corrupt.fill(0xff, 20, 40);
@@ -135,8 +144,8 @@ function inflateAll(gzip: Buffer): Buffer {
     for (const chunk of chunks) parts.push(Buffer.from(chunk));
   };
   try {
-    for (let i = 0; i < gzip.length; i += 1000) keep(inflater.write(gzip.subarray(i, i + 1000), constants.Z_NO_FLUSH, () => memory, memory.length));
-    keep(inflater.write(EMPTY, constants.Z_FINISH, () => memory, memory.length));
+    for (let i = 0; i < gzip.length && !inflater.ended; i += 1000) keep(inflater.write(gzip.subarray(i, i + 1000), constants.Z_NO_FLUSH, () => memory, memory.length));
+    if (!inflater.ended) keep(inflater.write(EMPTY, constants.Z_FINISH, () => memory, memory.length));
   } finally {
     inflater.close();
   }
