@@ -223,6 +223,18 @@ const hostileRecord = fc
     }),
   );
 
+describe('links acm-sentinel builds from an attacker\'s ARN', () => {
+  it.each(["'", '(', ')', '!', '*'])('escape %s, where a reader would end the link and link what follows', (mark) => {
+    const arn = `arn:aws:acm:us-east-1:111122223333:certificate/5d8c2a71-3e94-4b0f-a6d2-9c17e4b8f035${mark}www.evil.example`;
+    const record = baseRecord({ eventName: 'DeleteCertificate', requestParameters: { certificateArn: arn }, resources: [{ ARN: arn }] });
+    const verdict = engine.evaluate(record);
+    expect(verdict?.alert).toBe(true);
+    const alert = buildAlert(record, (verdict as { rule: Parameters<typeof buildAlert>[1] }).rule, 's3://trail/AWSLogs/x.json.gz');
+    expect(alert.links.console).not.toContain(mark);
+    expect(channelProblems(alert)).toEqual([]);
+  });
+});
+
 describe('generated attacker strings in every field', () => {
   it('render inert in every channel, without secrets, within every size limit, and never throw', () => {
     fc.assert(

@@ -75,8 +75,12 @@ function regionOf(arn: string): string | undefined {
 }
 
 const consoleUrl = (region: string, path: string): string => `https://${region}.console.aws.amazon.com/${path}`;
-// encodeURIComponent throws on a lone surrogate, which a forged ARN can hold.
-const uriPart = (text: string): string => encodeURIComponent(text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD'));
+// encodeURIComponent throws on a lone surrogate, which a forged ARN can hold. It also leaves
+// ! ' ( ) * as they are, where a mail client or chat may end a link and link what follows
+// (`…f035'www.evil.example`): those are escaped too (RFC 3986's reserved set).
+const uriPart = (text: string): string =>
+  encodeURIComponent(text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD'))
+    .replace(/[!'()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
 
 /** Console links: the CloudTrail event, and the first certificate or CA the call touched, in its own region. */
 function linksFor(eventId: string, recordRegion: string, resources: readonly string[]): Alert['links'] {
