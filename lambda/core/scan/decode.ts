@@ -98,22 +98,20 @@ export interface DecodeOptions {
    */
   readonly sizeHint?: number;
   /**
-   * Main thread only: memory to inflate each output chunk into (the scanner's input area), asked
-   * for before each step; a chunk in it is valid until the next chunk is asked for. @default new buffers
+   * Main thread or worker: memory to put each output chunk in (the scanner's input area), asked for
+   * before each step; a chunk in it is valid until the next chunk is asked for. @default new buffers
    */
   readonly area?: OutputArea;
 }
 
-/*
- * On the main thread or a worker, each piece of gzip input is inflated, copied into a batch, or
- * sent to the worker (a copy) before the next is asked for, so a gzip source may read every piece
- * after its first into the same memory (scan's file reader does: a new buffer per read costs the
- * process page faults).
- */
-
 /**
  * The decompressed bytes of a log file. Gzip is detected by its magic bytes, not by name, so
  * plain JSON passes through unchanged; bytes are streamed, never collected.
+ *
+ * On the main thread or a worker, each piece of gzip input is inflated, copied into a batch, or
+ * copied to the worker before the next is asked for, so a gzip source may then read every piece
+ * after its first into the same memory (reusesInput; scan's file reader does: a new buffer per
+ * read costs the process page faults).
  */
 export async function* decodeLogBytes(
   source: AsyncIterable<Uint8Array>,
