@@ -18,10 +18,11 @@ export const SENTINEL_SERVICE_NAME = 'acm-sentinel';
 /** The CloudWatch namespace of the function's Embedded Metric Format metrics. */
 export const SENTINEL_METRICS_NAMESPACE = 'AcmSentinel';
 
-// Sized from `npm run bench` (docs/performance.md): the streaming scanner's peak RSS is about
-// 106 MB with the whole function loaded, flat from 100,000 to 400,000 records, so 512 MB holds it
-// with room for a burst of alerts; past that, memory only buys CPU. The same 400,000-record file
-// (500 MB of JSON) takes 0.7 s on a full vCPU, so a few seconds at 512 MB's share of one.
+// Sized from `npm run bench` (docs/performance.md): with the whole function loaded, the streaming
+// scanner's peak RSS is 88–98 MB on one CPU, where it inflates on its main thread, flat from
+// 100,000 to 400,000 records, so 512 MB holds it with room for a burst of alerts; past that, memory
+// only buys CPU. The 400,000-record file (500 MB of JSON) takes about 0.44 s of CPU, so about 1.5 s
+// at 512 MB's share of one vCPU.
 /** Memory of the function, in MB. */
 export const SENTINEL_MEMORY_MB = 512;
 /** Timeout of one invocation, which may carry several large log files; the handler stops starting new ones 30 s before it. */
