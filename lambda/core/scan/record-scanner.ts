@@ -278,16 +278,16 @@ function parsedOrUndefined(bytes: Buffer): unknown {
   }
 }
 
+const ACM_SOURCE = Buffer.from('acm.amazonaws.com');
+const PCA_SOURCE = Buffer.from('acm-pca.amazonaws.com');
+const UNICODE_ESCAPE = Buffer.from('\\u');
+
 /**
  * The kernel's candidate test (`cm` or a `\u` escape) is coarse so it stays a vector compare;
  * this exact one is cheap on the few records it passes. A parsed string can only read
  * `acm.amazonaws.com` or `acm-pca.amazonaws.com` if the bytes hold that text or a `\u` escape:
  * no other JSON escape produces any of its characters.
  */
-const ACM_SOURCE = Buffer.from('acm.amazonaws.com');
-const PCA_SOURCE = Buffer.from('acm-pca.amazonaws.com');
-const UNICODE_ESCAPE = Buffer.from('\\u');
-
 function mayNameWatchedSource(bytes: Buffer): boolean {
   return bytes.includes(ACM_SOURCE) || bytes.includes(PCA_SOURCE) || bytes.includes(UNICODE_ESCAPE);
 }
