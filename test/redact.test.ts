@@ -215,6 +215,21 @@ describe('redactString: base64 key material without armour', () => {
     expect(redactString(generated)).toBe(generated);
   });
 
+  it('redacts a private key in DER pasted into an ARN every time, by its header, whatever its random part looks like', () => {
+    // A fixed header weighs on the test for random components: 2 of 300 PKCS#8 keys passed it.
+    const keys = Array.from({ length: 300 }, () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+    const missed = keys.map((key) => derBase64(key)).filter((body) => redactString(`arn:aws:iam::111122223333:user/${body}`).includes(body.slice(0, 40)));
+    expect(missed).toEqual([]);
+    const others = [
+      generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'der' }),
+      generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'sec1', format: 'der' }),
+      generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'der' }),
+    ].map((der) => der.toString('base64'));
+    for (const body of others) expect(redactString(`arn:aws:sts::111122223333:assumed-role/Admin/${body}`)).toBe(`arn:aws:sts::111122223333:${REDACTED}`);
+    // Names that begin like one stay.
+    for (const name of ['arn:aws:iam::111122223333:role/MIGHTYMOUSE-AdminRoleForEverythingInTheAccount', 'arn:aws:iam::111122223333:user/MIGRATION_Job_2025_abcdefghijklmnopqrstuvwxyz']) expect(redactString(name)).toBe(name);
+  });
+
   it('redacts runs of 200 or more base64 characters whatever they look like', () => {
     expect(redactString(`x ${'A'.repeat(300)} y`)).toBe(`x ${REDACTED} y`);
   });

@@ -421,9 +421,11 @@ function looksRandom(text: string, start: number, end: number, minChange = CLASS
  * characters, a digit among them, that {@link looksRandom} with a class change at 40% of its pairs
  * or more (role names such as `OpsOpsLambdaOpsDeployRole` have no digit). Used inside
  * ARNs, whose names are made of short components: a generated `Stack-FunctionD4A1C2B3-Xy7AbC9dEf12`
- * stays, a key pasted as a user or session name goes. Measured: a 138-byte key in an ARN is always
- * caught, a 64-byte one 96%, a 32-byte one 72% (its base64 symbols often leave no 24-character
- * component); random jumbles of AWS product words as role names are redacted 1 time in 1000.
+ * stays, a key pasted as a user or session name goes. Measured: a 138-byte PKCS#8 key in an ARN
+ * was missed 2 times in 300 (its fixed header weighs on the test), which holdsPrivateKeyDer now
+ * catches by that header; 64 bytes of raw key material 96%, 32 bytes 72% (its base64 symbols often
+ * leave no 24-character component); random jumbles of AWS product words as role names are
+ * redacted 1 time in 1000.
  */
 function hasRandomComponent(text: string, start: number, end: number): boolean {
   let i = start;
@@ -446,6 +448,37 @@ function hasRandomComponent(text: string, start: number, end: number): boolean {
  * or JSON's `\n` included) join when each piece is 16+ characters and random-looking on its own; the
  * short last line of a body wrapped at a fixed width (or one ending in `=` padding) joins too.
  */
+const BASE64_VALUES = (() => {
+  const values = new Int8Array(128).fill(-1);
+  'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.split('').forEach((c, v) => { values[c.charCodeAt(0)] = v; });
+  values[DASH] = 62;
+  values[UNDERSCORE] = 63;
+  return values;
+})();
+
+/**
+ * True when base64 in [start, end) holds, at its start or after a `/`, the DER header every
+ * private key format begins with: a SEQUENCE whose first member is the INTEGER 0 or 1 (PKCS#1 RSA,
+ * PKCS#8, SEC1 EC keys); certificates, public keys and requests begin otherwise. Whatever the
+ * rest looks like, so a key is caught even where it could pass for an identifier (inside an ARN,
+ * whose test for random components a key with a long fixed header can fail).
+ */
+function holdsPrivateKeyDer(text: string, start: number, end: number): boolean {
+  for (let p = start; p + BASE64_MIN <= end; p += 1) {
+    if (text.charCodeAt(p) !== 77 || (p > start && text.charCodeAt(p - 1) !== SLASH)) continue; // 'M': a first byte of 0x30
+    const bytes: number[] = [];
+    for (let q = p; q + 4 <= p + 12; q += 4) {
+      const v = [0, 1, 2, 3].map((k) => BASE64_VALUES[text.charCodeAt(q + k)] ?? -1);
+      if (v.some((x) => x < 0)) break;
+      bytes.push((v[0]! << 2) | (v[1]! >> 4), ((v[1]! & 15) << 4) | (v[2]! >> 2), ((v[2]! & 3) << 6) | v[3]!);
+    }
+    if (bytes.length < 9 || bytes[0] !== 0x30) continue;
+    const at = bytes[1]! < 0x80 ? 2 : bytes[1] === 0x81 ? 3 : bytes[1] === 0x82 ? 4 : -1;
+    if (at > 0 && bytes[at] === 0x02 && bytes[at + 1] === 0x01 && (bytes[at + 2] === 0x00 || bytes[at + 2] === 0x01)) return true;
+  }
+  return false;
+}
+
 function base64Spans(text: string, arns: readonly number[]): number[] {
   const spans: number[] = [];
   const n = text.length;
@@ -513,7 +546,8 @@ function base64Spans(text: string, arns: readonly number[]): number[] {
 
     while (arnCursor < arns.length && arns[arnCursor + 1]! <= start) arnCursor += 2;
     const inArn = arnCursor < arns.length && arns[arnCursor]! <= start;
-    const member = length >= BASE64_ALWAYS || (length >= BASE64_PIECE && (inArn ? hasRandomComponent(text, start, end) : looksRandom(text, start, end)));
+    const member = length >= BASE64_ALWAYS || (length >= BASE64_PIECE && (inArn ? hasRandomComponent(text, start, end) : looksRandom(text, start, end)))
+      || (length >= BASE64_MIN && holdsPrivateKeyDer(text, start, end));
 
     if (member && joinable && chainStart !== -1) {
       chainEnd = end;
