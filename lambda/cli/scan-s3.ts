@@ -223,11 +223,12 @@ export async function runS3Scan(options: S3ScanOptions, io: Output): Promise<num
 
     // Reads share one pool of `concurrency` across day folders, so small folders still keep N reads in flight.
     const slots = semaphore(concurrency);
+    const inflate = inflateModeFor(availableParallelism());
     const readFile = async ({ key, size }: { key: string; size: number }): Promise<boolean> => {
       const name = `s3://${location.bucket}/${key}`;
       try {
         if (ports) {
-          const result = await processEvent(ports, s3EventFor(location.bucket, key, size), { engine, inflate: inflateModeFor(availableParallelism()) });
+          const result = await processEvent(ports, s3EventFor(location.bucket, key, size), { engine, inflate });
           const object = result.objects[0];
           totals.records += object?.records ?? 0;
           totals.acmRecords += object?.acmRecords ?? 0;
@@ -237,7 +238,7 @@ export async function runS3Scan(options: S3ScanOptions, io: Output): Promise<num
           if (object?.error) throw new Error(object.error);
         } else {
           const body = await new S3LogReader(s3).open({ bucket: location.bucket, key });
-          const result = await readLogStream(body, { engine, name, inflate: inflateModeFor(availableParallelism()), sizeHint: size });
+          const result = await readLogStream(body, { engine, name, inflate, sizeHint: size });
           totals.records += result.stats.records;
           totals.acmRecords += result.stats.acmRecords;
           result.alerts.forEach(printer.print);

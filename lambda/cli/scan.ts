@@ -157,6 +157,8 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
   const format = parseFormat(options.format);
   if (options.paths.length === 0) throw new UsageError('scan needs at least one file or folder');
   const engine = createRuleEngine(await loadRuleConfigFile(options.config));
+  // One way of inflating for the whole scan: the CPUs this process may run on do not change per file.
+  const inflate = inflateModeFor(availableParallelism());
 
   const printer = alertPrinter(format, io);
   const { alerts } = printer;
@@ -204,10 +206,9 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
         let result: PartialResult;
         const printedBefore = alerts.length;
         try {
-          const inflate = inflateModeFor(availableParallelism());
           const bytes = found.file === '-' ? (options.stdin ?? process.stdin) : fileChunks(found.file, reusesInput(inflate));
           const sizeHint = found.file === '-' ? undefined : await stat(found.file).then((info) => info.size, () => undefined);
-          result = await readLogStream(progress ? progress.track(bytes, file, found.file) : bytes, {
+          result = await readLogStream(progress ? progress.track(bytes, file, sizeHint) : bytes, {
             engine, name: found.file === '-' ? '<stdin>' : found.file, lenient: true, inflate, sizeHint,
             // A local scan has no function's memory to protect: alerts are printed as they are found, and any size is read.
             maxDecompressedBytes: Number.POSITIVE_INFINITY,
@@ -288,8 +289,8 @@ function fileProgress(write: (line: string) => void) {
     write(`scanning: ${plural(done.files, 'file')} done, ${plural(done.alerts, 'alert')} · ${current}`);
   };
   return {
-    async *track(bytes: AsyncIterable<Uint8Array>, name: string, file: string): AsyncGenerator<Uint8Array> {
-      const size = file === '-' ? 0 : await stat(file).then((info) => info.size, () => 0);
+    /** `size`: the file's, when known (the scan reads it once, for this and the decoder). */
+    async *track(bytes: AsyncIterable<Uint8Array>, name: string, size: number | undefined): AsyncGenerator<Uint8Array> {
       let read = 0;
       for await (const chunk of bytes) {
         read += chunk.length;

@@ -130,17 +130,7 @@ export async function* decodeLogBytes(
     headLength += next.value.length;
   }
   const first = head.length === 1 ? head[0]! : Buffer.concat(head);
-  async function* rest(): AsyncGenerator<Uint8Array> {
-    try {
-      if (first.length > 0) yield first;
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
-    } finally {
-      // Reading stops early on a broken file or at the size cap: let go of the source (an S3 body holds a connection).
-      await iterator.return?.();
-    }
-  }
-
-  const body = rest();
+  const body = prepended(first.length > 0 ? first : undefined, iterator);
   let decoded: AsyncIterable<Uint8Array> = body;
   if (isGzip(first) && options.inflate === 'main-thread' && mainThreadInflateWorks()) {
     decoded = inflateHere(joinedHere(body), GUNZIP_CHUNK_BYTES, options.area);
@@ -172,19 +162,25 @@ export function takesWorker(firstBatchBytes: number, sizeHint: number | undefine
 async function* besideWhenLarge(batches: AsyncIterable<Uint8Array>, sizeHint: number | undefined, area?: OutputArea): AsyncGenerator<Uint8Array> {
   const iterator = batches[Symbol.asyncIterator]();
   const first = await iterator.next();
-  async function* all(): AsyncGenerator<Uint8Array> {
-    try {
-      if (!first.done) yield first.value;
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
-    } finally {
-      await iterator.return?.();
-    }
-  }
+  const all = prepended(first.done ? undefined : first.value, iterator);
   if (first.done || !takesWorker(first.value.length, sizeHint, workerIdle())) {
-    yield* inflateHere(all(), GUNZIP_CHUNK_BYTES, area);
+    yield* inflateHere(all, GUNZIP_CHUNK_BYTES, area);
     return;
   }
-  yield* inflateBeside(all(), GUNZIP_CHUNK_BYTES, INPUT_BATCH_BYTES, area);
+  yield* inflateBeside(all, GUNZIP_CHUNK_BYTES, INPUT_BATCH_BYTES, area);
+}
+
+/**
+ * `head` (when there is one), then the rest of `iterator`. However it ends, the iterator is let
+ * go of: reading stops early on a broken file or at the size cap, and an S3 body holds a connection.
+ */
+async function* prepended(head: Uint8Array | undefined, iterator: AsyncIterator<Uint8Array>): AsyncGenerator<Uint8Array> {
+  try {
+    if (head) yield head;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+  } finally {
+    await iterator.return?.();
+  }
 }
 
 /**
