@@ -6,7 +6,7 @@
 // First, as in the handler and the CLI: the same V8 tier-up budget as the code path it measures.
 import '../lambda/tiering';
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -63,7 +63,7 @@ async function floor(file: string): Promise<Partial<CaseResult>> {
 async function decoder(file: string): Promise<Partial<CaseResult>> {
   let jsonBytes = 0;
   const area = new Uint8Array(GUNZIP_CHUNK_BYTES);
-  const options = { inflate: inflateModeFor(availableParallelism()), sizeHint: statSync(file).size, area: () => area };
+  const options = { inflate: inflateModeFor(availableParallelism()), area: () => area };
   for await (const chunk of decodeLogBytes(read(file), Infinity, undefined, options)) jsonBytes += chunk.length;
   return { jsonBytes };
 }
@@ -96,8 +96,7 @@ async function scanner(file: string): Promise<Partial<CaseResult>> {
   const engine = createRuleEngine(DEFAULT_RULE_CONFIG);
   // Where the scan CLI and the handler inflate on this many CPUs: the main thread when pinned to one.
   const inflate = inflateModeFor(availableParallelism());
-  // The object's size, as the handler has it from the S3 event.
-  const { stats, alerts } = await analyzeLogStream(read(file), { engine, name: file, inflate, sizeHint: statSync(file).size });
+  const { stats, alerts } = await analyzeLogStream(read(file), { engine, name: file, inflate });
   return { records: stats.records, acmRecords: stats.acmRecords, alerts: alerts.length, digest: digestOf(alerts) };
 }
 

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFi
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { WORKER_MIN_BYTES } from '../lambda/core/scan/decode';
+import { INPUT_BATCH_BYTES } from '../lambda/core/scan/decode';
 import { record, RECORDS_DIR, ROOT } from './support';
 
 const BIN = path.join(ROOT, 'bin', 'acm-sentinel.js');
@@ -172,7 +172,7 @@ describe('what scan reads', () => {
   });
 });
 
-describe('on one CPU, where gzip is inflated on the main thread into the scanner\'s own memory, and on two, where a worker inflates a large file', () => {
+describe('on one CPU, where gzip is inflated on the main thread into the scanner\'s own memory, and on two, where the thread pool inflates a file of more than a batch of gzip', () => {
   const acm = (id: string, pad = 0) => record({ eventID: id, requestParameters: { certificateArn: `arn:aws:acm:us-east-1:111122223333:certificate/${id}`, pad: 'x'.repeat(pad) } });
   const other = (id: string, pad: number) => record({ eventID: id, eventSource: 'ec2.amazonaws.com', requestParameters: { pad: 'x'.repeat(pad) } });
   const big = (broken?: number) => {
@@ -182,11 +182,11 @@ describe('on one CPU, where gzip is inflated on the main thread into the scanner
   };
   const inputs: Record<string, () => string[]> = {
     'a log file of 7 MB': () => [file('one-cpu/big.json.gz', gzipSync(big()))],
-    // Random text barely compresses: over the 20 MB of gzip from which a worker inflates a file on two CPUs.
-    'a log file of 21 MB of gzip': () => {
-      const records = Array.from({ length: 21_000 }, (_, i) => (i % 3000 === 7 ? acm(`noisy-${i}`) : record({ eventID: `n-${i}`, eventSource: 'ec2.amazonaws.com', requestParameters: { pad: randomBytes(950).toString('hex') } })));
+    // Random text barely compresses: over the batch of gzip from which the thread pool inflates a file on two CPUs.
+    'a log file of 3 MB of gzip': () => {
+      const records = Array.from({ length: 3_000 }, (_, i) => (i % 700 === 7 ? acm(`noisy-${i}`) : record({ eventID: `n-${i}`, eventSource: 'ec2.amazonaws.com', requestParameters: { pad: randomBytes(950).toString('hex') } })));
       const gzip = gzipSync(JSON.stringify({ Records: records }), { level: 1 });
-      expect(gzip.length).toBeGreaterThan(WORKER_MIN_BYTES);
+      expect(gzip.length).toBeGreaterThan(2 * INPUT_BATCH_BYTES);
       return [file('one-cpu/noisy.json.gz', gzip)];
     },
     'a log file broken 4 MB in': () => [file('one-cpu/broken.json.gz', gzipSync(big(4_000_123)))],

@@ -6,13 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { chunksAhead, decodeLogBytes, DecompressedSizeError, inflateModeFor, INPUT_BATCH_BYTES, reusesInput, takesWorker, WORKER_MIN_BYTES, type InflateMode } from '../lambda/core/scan/decode';
+import { chunksAhead, decodeLogBytes, DecompressedSizeError, inflateModeFor, INPUT_BATCH_BYTES, reusesInput, type InflateMode } from '../lambda/core/scan/decode';
 import { inflateHere, mainThreadInflateWorks } from '../lambda/core/scan/inflate';
+import { threadPoolInflateWorks } from '../lambda/core/scan/inflate-pool';
 import { chunked } from './support';
 
 const json = Buffer.from(JSON.stringify({ Records: Array.from({ length: 2000 }, (_, i) => ({ eventID: `e-${i}`, note: 'x'.repeat(i % 97) })) }));
 
-describe.each<InflateMode>(['thread-pool', 'main-thread', 'worker'])('decodeLogBytes, inflating on the %s', (inflate) => {
+describe.each<InflateMode>(['stream', 'main-thread', 'thread-pool'])('decodeLogBytes, inflating with %s', (inflate) => {
   async function decode(source: AsyncIterable<Uint8Array>, maxBytes?: number): Promise<Buffer> {
     const parts: Uint8Array[] = [];
     for await (const part of decodeLogBytes(source, maxBytes, undefined, { inflate })) parts.push(part);
@@ -87,7 +88,7 @@ describe.each<InflateMode>(['thread-pool', 'main-thread', 'worker'])('decodeLogB
   });
 });
 
-describe('decodeLogBytes on the thread pool', () => {
+describe('decodeLogBytes through Node\'s streaming gunzip', () => {
   it('keeps the next batch of input queued in gunzip, so inflating never waits for the reader', async () => {
     const big = gzipSync(randomBytes(8 * 1024 * 1024).toString('base64'));
     let pulled = 0;
@@ -173,22 +174,47 @@ describe('decodeLogBytes on the main thread', () => {
   });
 });
 
-describe('decodeLogBytes on a worker thread', () => {
-  // Random text barely compresses: several MB of gzip, so a worker takes it (a smaller file is inflated on the main thread).
+describe('decodeLogBytes on the thread pool', () => {
+  // Random text barely compresses: several MB of gzip, so the thread pool takes it (gzip all in one batch is inflated on the main thread).
   const text = Buffer.from(randomBytes(5 * 1024 * 1024).toString('base64'));
   const gzip = gzipSync(text);
   const decode = async (source: AsyncIterable<Uint8Array>): Promise<Buffer> => {
     const parts: Buffer[] = [];
-    for await (const part of decodeLogBytes(source, undefined, undefined, { inflate: 'worker' })) parts.push(Buffer.from(part));
+    for await (const part of decodeLogBytes(source, undefined, undefined, { inflate: 'thread-pool' })) parts.push(Buffer.from(part));
     return Buffer.concat(parts);
   };
+
+  it('works in this Node: what it inflates and the errors it raises match gunzipSync', async () => {
+    expect(await threadPoolInflateWorks()).toBe(true);
+  });
+
+  it('inflates the next step while the reader still holds the last', async () => {
+    let pulled = 0;
+    async function* source(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < gzip.length; i += 64 * 1024) {
+        pulled += Math.min(64 * 1024, gzip.length - i);
+        yield gzip.subarray(i, i + 64 * 1024);
+      }
+    }
+    const parts: Buffer[] = [];
+    let pulledAtFirst = -1;
+    for await (const part of decodeLogBytes(source(), undefined, undefined, { inflate: 'thread-pool' })) {
+      parts.push(Buffer.from(part));
+      if (pulledAtFirst >= 0) continue;
+      pulledAtFirst = pulled;
+      // The reader holds its first chunk; meanwhile zlib goes on, and takes more input.
+      for (let i = 0; i < 200 && pulled === pulledAtFirst; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(pulled).toBeGreaterThan(pulledAtFirst);
+    }
+    expect(Buffer.concat(parts).equals(text)).toBe(true);
+  });
 
   it.each([1000, 64 * 1024, INPUT_BATCH_BYTES, 3 * INPUT_BATCH_BYTES])('inflates a file of several MB of gzip delivered in %i-byte pieces', async (size) => {
     expect(gzip.length).toBeGreaterThan(2 * INPUT_BATCH_BYTES);
     expect((await decode(chunked(gzip, size))).equals(text)).toBe(true);
   });
 
-  it('ignores what follows zero padding after large gzip data, and the worker then takes the next file', async () => {
+  it('ignores what follows zero padding after large gzip data, and the next file then reads', async () => {
     // The padding ends where a batch does, so the next batch starts with the member after it.
     const padded = Buffer.concat([gzip, Buffer.alloc(3 * INPUT_BATCH_BYTES - (gzip.length % INPUT_BATCH_BYTES)), gzipSync(Buffer.from('more')), Buffer.from('junk')]);
     for (const size of [64 * 1024, INPUT_BATCH_BYTES, 3 * INPUT_BATCH_BYTES]) expect((await decode(chunked(padded, size))).equals(text)).toBe(true);
@@ -213,7 +239,7 @@ describe('decodeLogBytes on a worker thread', () => {
       throw new Error('connection reset');
     }
     await expect((async () => {
-      for await (const chunk of decodeLogBytes(broken(), undefined, undefined, { inflate: 'worker' })) seen.push(Buffer.from(chunk));
+      for await (const chunk of decodeLogBytes(broken(), undefined, undefined, { inflate: 'thread-pool' })) seen.push(Buffer.from(chunk));
     })()).rejects.toThrow('connection reset');
     const got = Buffer.concat(seen);
     expect(got.length).toBeGreaterThan(3_000_000);
@@ -231,7 +257,7 @@ describe('decodeLogBytes on a worker thread', () => {
       throw new Error('connection reset');
     }
     await expect((async () => {
-      for await (const chunk of decodeLogBytes(broken(), undefined, undefined, { inflate: 'worker' })) seen.push(Buffer.from(chunk));
+      for await (const chunk of decodeLogBytes(broken(), undefined, undefined, { inflate: 'thread-pool' })) seen.push(Buffer.from(chunk));
     })()).rejects.toThrow('connection reset');
     const got = Buffer.concat(seen);
     expect(got.length).toBeGreaterThan(INPUT_BATCH_BYTES);
@@ -247,13 +273,13 @@ describe('decodeLogBytes on a worker thread', () => {
         closed = true;
       }
     }
-    for await (const part of decodeLogBytes(source(), undefined, undefined, { inflate: 'worker' })) if (part.length > 0) break;
+    for await (const part of decodeLogBytes(source(), undefined, undefined, { inflate: 'thread-pool' })) if (part.length > 0) break;
     for (let i = 0; i < 50 && !closed; i++) await tick();
     expect(closed).toBe(true);
     expect((await decode(chunked(gzip, INPUT_BATCH_BYTES))).equals(text)).toBe(true);
   });
 
-  it('inflates files read at the same time each exactly, on workers of their own', async () => {
+  it('inflates files read at the same time each exactly, in memory of their own', async () => {
     const other = Buffer.from(randomBytes(3 * 1024 * 1024).toString('hex'));
     const [a, b] = await Promise.all([decode(chunked(gzip, 100_000)), decode(chunked(gzipSync(other), 150_000))]);
     expect(a.equals(text)).toBe(true);
@@ -263,33 +289,20 @@ describe('decodeLogBytes on a worker thread', () => {
 
 describe('reusesInput', () => {
   it('lets a gzip source reuse its memory only where each piece is taken before the next is read', () => {
-    expect(reusesInput('thread-pool')).toBe(false);
+    expect(reusesInput('stream')).toBe(false);
     expect(reusesInput(undefined)).toBe(false);
     expect(reusesInput('main-thread')).toBe(mainThreadInflateWorks());
-    expect(reusesInput('worker')).toBe(mainThreadInflateWorks());
-  });
-});
-
-describe('takesWorker', () => {
-  it.each<readonly [number, number | undefined, boolean, boolean, string]>([
-    [100, undefined, false, false, 'a file whose gzip is all in its first batch'],
-    [100, undefined, true, false, 'that file even while a worker is up'],
-    [INPUT_BATCH_BYTES, undefined, false, true, 'a file of unknown size that fills its first batch'],
-    [INPUT_BATCH_BYTES, WORKER_MIN_BYTES - 1, false, false, 'a file known to be under WORKER_MIN_BYTES, with no worker up'],
-    [INPUT_BATCH_BYTES, WORKER_MIN_BYTES - 1, true, true, 'that file while a worker is up'],
-    [INPUT_BATCH_BYTES, WORKER_MIN_BYTES, false, true, 'a file known to be of WORKER_MIN_BYTES'],
-  ])('first batch %i bytes, size %s, worker up %s: %s (%s)', (first, size, idle, expected, _case) => {
-    expect(takesWorker(first, size, idle)).toBe(expected);
+    expect(reusesInput('thread-pool')).toBe(mainThreadInflateWorks());
   });
 });
 
 describe('inflateModeFor', () => {
   it.each([
     [1, undefined, 'main-thread'],
-    [2, undefined, 'worker'],
+    [2, undefined, 'thread-pool'],
     [2, 512, 'main-thread'],
     [2, 1769, 'main-thread'],
-    [2, 1770, 'worker'],
+    [2, 1770, 'thread-pool'],
     [1, 10_240, 'main-thread'],
   ] as const)('%i CPU(s) and %s MB of Lambda memory: inflates on the %s', (cpus, memory, mode) => {
     expect(inflateModeFor(cpus, memory)).toBe(mode);

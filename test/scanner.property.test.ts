@@ -175,12 +175,12 @@ describe('scanWatchedRecords against a full parse', () => {
 
   it.each<{ inflate: InflateMode; where: string }>([
     { inflate: 'main-thread', where: 'on the main thread' },
-    { inflate: 'worker', where: 'on a worker thread' },
+    { inflate: 'thread-pool', where: 'on the thread pool' },
   ])('returns the same when gzip is inflated $where into the splitter\'s memory, the file much larger than that memory', async ({ inflate }) => {
     await fc.assert(
       fc.asyncProperty(fc.array(logFile, { minLength: 1, maxLength: 4 }), fc.nat({ max: 3000 }), fc.array(fc.nat(), { maxLength: 12 }), async (texts, filler, at) => {
         // Records of ~1 KB to ~3 KB around the hostile ones: 3 MB in all, so records cross the memory's end; hex
-        // notes barely compress, so the gzip is over a batch and a worker takes it.
+        // notes barely compress, so the gzip is over a batch and the thread pool takes it.
         const note = (i: number) => {
           let state = (i * 2654435761 + filler) | 1;
           let out = '';
@@ -202,7 +202,7 @@ describe('scanWatchedRecords against a full parse', () => {
         const inPlace = { chunks: 0 };
         const expected = fullParse(text);
         const gzip = gzipSync(text);
-        if (inflate === 'worker') expect(gzip.length).toBeGreaterThan(INPUT_BATCH_BYTES);
+        if (inflate === 'thread-pool') expect(gzip.length).toBeGreaterThan(INPUT_BATCH_BYTES);
         expect(await scanInflatedInPlace(chunked(gzip, at), inPlace, inflate)).toEqual(expected);
         expect(inPlace.chunks).toBeGreaterThan(0);
       }),

@@ -238,7 +238,7 @@ export async function runS3Scan(options: S3ScanOptions, io: Output): Promise<num
           if (object?.error) throw new Error(object.error);
         } else {
           const body = await new S3LogReader(s3).open({ bucket: location.bucket, key });
-          const result = await readLogStream(body, { engine, name, inflate, sizeHint: size });
+          const result = await readLogStream(body, { engine, name, inflate });
           totals.records += result.stats.records;
           totals.acmRecords += result.stats.acmRecords;
           result.alerts.forEach(printer.print);

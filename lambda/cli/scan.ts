@@ -28,7 +28,7 @@ export interface ScanOptions {
 const READ_BYTES = INPUT_BATCH_BYTES;
 
 /**
- * A local file in READ_BYTES pieces. With `reuse` (gzip inflated on the main thread or a worker,
+ * A local file in READ_BYTES pieces. With `reuse` (gzip inflated on the main thread or the thread pool,
  * where each piece is taken before the next is asked for: DecodeOptions), every piece after the first
  * of a gzip file is read into the same buffer; a new one per read costs page faults, about 25 ms
  * of CPU per 50 MB of gzip. The first piece keeps its own (the decoder holds it to look at), and
@@ -207,9 +207,9 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
         const printedBefore = alerts.length;
         try {
           const bytes = found.file === '-' ? (options.stdin ?? process.stdin) : fileChunks(found.file, reusesInput(inflate));
-          const sizeHint = found.file === '-' ? undefined : await stat(found.file).then((info) => info.size, () => undefined);
-          result = await readLogStream(progress ? progress.track(bytes, file, sizeHint) : bytes, {
-            engine, name: found.file === '-' ? '<stdin>' : found.file, lenient: true, inflate, sizeHint,
+          const size = found.file === '-' || !progress ? undefined : await stat(found.file).then((info) => info.size, () => undefined);
+          result = await readLogStream(progress ? progress.track(bytes, file, size) : bytes, {
+            engine, name: found.file === '-' ? '<stdin>' : found.file, lenient: true, inflate,
             // A local scan has no function's memory to protect: alerts are printed as they are found, and any size is read.
             maxDecompressedBytes: Number.POSITIVE_INFINITY,
             onAlert: (alert) => {
@@ -289,7 +289,7 @@ function fileProgress(write: (line: string) => void) {
     write(`scanning: ${plural(done.files, 'file')} done, ${plural(done.alerts, 'alert')} · ${current}`);
   };
   return {
-    /** `size`: the file's, when known (the scan reads it once, for this and the decoder). */
+    /** `size`: the file's, when known, for a percentage. */
     async *track(bytes: AsyncIterable<Uint8Array>, name: string, size: number | undefined): AsyncGenerator<Uint8Array> {
       let read = 0;
       for await (const chunk of bytes) {

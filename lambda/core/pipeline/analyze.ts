@@ -41,10 +41,8 @@ export interface AnalyzeOptions {
   readonly maxAlertBytes?: number;
   /** Documents people handle by hand: see ScanOptions.lenient. @default false */
   readonly lenient?: boolean;
-  /** Where gzip is inflated (see InflateMode): the main thread for a process with one CPU or less. @default 'thread-pool' */
+  /** Where gzip is inflated (see InflateMode): the main thread for a process with one CPU or less. @default 'stream' */
   readonly inflate?: InflateMode;
-  /** The object's or file's size in bytes, when known: see DecodeOptions.sizeHint. */
-  readonly sizeHint?: number;
   /**
    * Takes each alert as it is built, instead of the result holding them, so the alert limits
    * (alerts held until the file ends) do not apply. The result's `alerts` stays empty. For the
@@ -131,7 +129,7 @@ export async function readLogStream(bytes: AsyncIterable<Uint8Array>, options: A
   let alertBytes = 0;
   const decodedBytes: DecodeProgress = { bytes: 0 };
   const area = new SplitterArea();
-  const decoded = decodeLogBytes(bytes, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES, decodedBytes, { inflate: options.inflate, sizeHint: options.sizeHint, area: area.area });
+  const decoded = decodeLogBytes(bytes, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES, decodedBytes, { inflate: options.inflate, area: area.area });
   try {
     for await (const record of scanWatchedRecords(decoded, stats, { lenient: options.lenient, area })) {
       const verdict = options.engine.evaluate(record);

@@ -29,7 +29,7 @@ export interface ProcessPorts {
 export interface ProcessOptions {
   readonly engine: RuleEngine;
   readonly maxDecompressedBytes?: number;
-  /** See AnalyzeOptions.inflate. @default 'thread-pool' */
+  /** See AnalyzeOptions.inflate. @default 'stream' */
   readonly inflate?: InflateMode;
   /** See `foldStorms`. @default 5 */
   readonly stormThreshold?: number;
@@ -222,7 +222,7 @@ async function processLogObject(
   let analysis: PartialResult;
   try {
     const bytes = await ports.reader.open(ref, deadline.signal);
-    analysis = await readLogStream(untilAborted(bytes, deadline.signal), { engine: options.engine, name, maxDecompressedBytes: options.maxDecompressedBytes, inflate: options.inflate, sizeHint: ref.size });
+    analysis = await readLogStream(untilAborted(bytes, deadline.signal), { engine: options.engine, name, maxDecompressedBytes: options.maxDecompressedBytes, inflate: options.inflate });
   } catch (err) {
     // A reader failure (GetObject) is named here.
     const error = (err instanceof LogObjectReadError ? err : describeReadFailure(name, err)).message;

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { inflateHere, mainThreadInflateWorks, type OutputArea } from './inflate';
-import { inflateBeside, workerIdle } from './inflate-beside';
+import { inflateOnPool, threadPoolInflateWorks } from './inflate-pool';
 
 /** Default cap on decompressed bytes per log file: a decompression bomb fails instead of filling memory or time. */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 2 * 1024 ** 3;
@@ -47,13 +47,13 @@ export interface DecodeProgress {
  * Where gzip is inflated:
  * - `main-thread`, for one CPU or less, where inflating cannot overlap the scan and handing it to
  *   another thread is only extra work (inflate.ts);
- * - `worker`, for two CPUs or more: a large file (WORKER_MIN_BYTES of gzip or more) on a worker
- *   thread beside the scan, into memory both share (inflate-beside.ts); a smaller one on the main
- *   thread, unless a worker is already up;
- * - `thread-pool`: Node's streaming gunzip, which hands each step back to the main thread; used
- *   where the zlib binding does not work as inflate.ts expects.
+ * - `thread-pool`, for two CPUs or more: on the thread pool beside the scan, a step ahead, into
+ *   the same few buffers (inflate-pool.ts); a file whose gzip is all in its first batch on the
+ *   main thread, since it is over before a step ahead would help;
+ * - `stream`: Node's streaming gunzip, which inflates a step only when the main thread has taken
+ *   the last; used where the zlib binding does not work as inflate.ts and inflate-pool.ts expect.
  */
-export type InflateMode = 'thread-pool' | 'main-thread' | 'worker';
+export type InflateMode = 'stream' | 'main-thread' | 'thread-pool';
 
 /**
  * Memory at which a Lambda function has the equivalent of one vCPU; below it, less (AWS Lambda
@@ -63,42 +63,37 @@ export const ONE_VCPU_MEMORY_MB = 1769;
 
 /**
  * Where a process should inflate: on the main thread when it has one CPU or less (`cpus` of 1,
- * or a Lambda function of at most ONE_VCPU_MEMORY_MB, whatever CPUs it is shown); otherwise
- * `worker` (a large file on a worker thread beside the scan). `cpus` is what the process may run
- * on (its CPU affinity, as `taskset` sets it); a container's CPU quota is not seen.
+ * or a Lambda function of at most ONE_VCPU_MEMORY_MB, whatever CPUs it is shown); otherwise on
+ * the thread pool. `cpus` is what the process may run on (its CPU affinity, as `taskset` sets
+ * it); a container's CPU quota is not seen.
  */
 export function inflateModeFor(cpus: number, lambdaMemoryMb?: number): InflateMode {
-  return cpus <= 1 || (lambdaMemoryMb !== undefined && lambdaMemoryMb <= ONE_VCPU_MEMORY_MB) ? 'main-thread' : 'worker';
+  return cpus <= 1 || (lambdaMemoryMb !== undefined && lambdaMemoryMb <= ONE_VCPU_MEMORY_MB) ? 'main-thread' : 'thread-pool';
 }
 
 /**
- * The gzip size from which a worker inflates a file when none is up yet. Starting one takes about
- * 22 ms (of wall time and of CPU); it pays for itself on about 20 MB of gzip, measured with the
- * bench's files (13.6 MB: 1.09× the main thread's wall time; 54 MB: 0.88×).
+ * Output buffer of each step on the thread pool. Each step ends in a callback on the main thread,
+ * which waits while the scanner is busy; 2 MiB steps make those waits rare. Measured on the
+ * bench's files against 1 MiB and 4 MiB steps: 4 MiB the same wall time for 10 MB more memory,
+ * 1 MiB 1.05× the wall time at 400,000 records.
  */
-export const WORKER_MIN_BYTES = 20 * 1024 * 1024;
+export const POOL_STEP_BYTES = 2 * 1024 * 1024;
 
 /**
  * Whether a gzip source may read every piece after its first into the same memory in this mode:
- * only where the main thread or a worker takes each piece before the next (not the streaming
- * gunzip, which keeps a batch queued, and which both fall back to where the zlib binding does not
- * work as inflate.ts expects).
+ * only where each piece is inflated or copied before the next is read (not the streaming
+ * gunzip, which keeps a batch queued, and which the others fall back to where the zlib binding
+ * does not work as inflate.ts expects).
  */
 export function reusesInput(mode: InflateMode | undefined): boolean {
-  return (mode === 'main-thread' || mode === 'worker') && mainThreadInflateWorks();
+  return (mode === 'main-thread' || mode === 'thread-pool') && mainThreadInflateWorks();
 }
 
 export interface DecodeOptions {
-  /** @default 'thread-pool' */
+  /** @default 'stream' */
   readonly inflate?: InflateMode;
   /**
-   * The source's size in bytes, when known (an S3 object's, a file's): `worker` mode starts a
-   * worker only for a file of WORKER_MIN_BYTES or more. Unknown, the first batch decides: a file
-   * that fills it may be large.
-   */
-  readonly sizeHint?: number;
-  /**
-   * Main thread or worker: memory to put each output chunk in (the scanner's input area), asked for
+   * Main thread or thread pool: memory to put each output chunk in (the scanner's input area), asked for
    * before each step; a chunk in it is valid until the next chunk is asked for. @default new buffers
    */
   readonly area?: OutputArea;
@@ -108,8 +103,8 @@ export interface DecodeOptions {
  * The decompressed bytes of a log file. Gzip is detected by its magic bytes, not by name, so
  * plain JSON passes through unchanged; bytes are streamed, never collected.
  *
- * On the main thread or a worker, each piece of gzip input is inflated, copied into a batch, or
- * copied to the worker before the next is asked for, so a gzip source may then read every piece
+ * On the main thread or the thread pool, each piece of gzip input is inflated or copied (into a
+ * batch, or into the pool's input memory) before the next is asked for, so a gzip source may then read every piece
  * after its first into the same memory (reusesInput; scan's file reader does: a new buffer per
  * read costs the process page faults).
  */
@@ -134,8 +129,8 @@ export async function* decodeLogBytes(
   let decoded: AsyncIterable<Uint8Array> = body;
   if (isGzip(first) && options.inflate === 'main-thread' && mainThreadInflateWorks()) {
     decoded = inflateHere(joinedHere(body), GUNZIP_CHUNK_BYTES, options.area);
-  } else if (isGzip(first) && options.inflate === 'worker' && mainThreadInflateWorks()) {
-    decoded = besideWhenLarge(joinedHere(body), options.sizeHint, options.area);
+  } else if (isGzip(first) && options.inflate === 'thread-pool' && mainThreadInflateWorks()) {
+    decoded = besideWhenLarge(joinedHere(body), options.area);
   } else if (isGzip(first)) {
     const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
     void feed(body, gunzip);
@@ -149,25 +144,18 @@ export async function* decodeLogBytes(
 }
 
 /**
- * Whether a worker inflates a file, from its first batch: a file whose input is all in that batch
- * never (it is over before a worker would have started); a large one (sizeHint of WORKER_MIN_BYTES
- * or more, or with no hint one that fills the batch), or any while a worker is up.
+ * The file's gzip on the thread pool, or on the main thread when it is all in the first batch (or
+ * the thread pool does not inflate here as gunzipSync does).
  */
-export function takesWorker(firstBatchBytes: number, sizeHint: number | undefined, idleWorker: boolean): boolean {
-  if (firstBatchBytes < INPUT_BATCH_BYTES) return false;
-  return idleWorker || sizeHint === undefined || sizeHint >= WORKER_MIN_BYTES;
-}
-
-/** The file's gzip on a worker when takesWorker says so, else on the main thread. */
-async function* besideWhenLarge(batches: AsyncIterable<Uint8Array>, sizeHint: number | undefined, area?: OutputArea): AsyncGenerator<Uint8Array> {
+async function* besideWhenLarge(batches: AsyncIterable<Uint8Array>, area?: OutputArea): AsyncGenerator<Uint8Array> {
   const iterator = batches[Symbol.asyncIterator]();
   const first = await iterator.next();
   const all = prepended(first.done ? undefined : first.value, iterator);
-  if (first.done || !takesWorker(first.value.length, sizeHint, workerIdle())) {
+  if (!first.done && first.value.length >= INPUT_BATCH_BYTES && await threadPoolInflateWorks()) {
+    yield* inflateOnPool(all, GUNZIP_CHUNK_BYTES, POOL_STEP_BYTES, INPUT_BATCH_BYTES, area);
+  } else {
     yield* inflateHere(all, GUNZIP_CHUNK_BYTES, area);
-    return;
   }
-  yield* inflateBeside(all, GUNZIP_CHUNK_BYTES, INPUT_BATCH_BYTES, area);
 }
 
 /**

@@ -120,18 +120,33 @@ export function mainThreadInflateWorks(): boolean {
   return works;
 }
 
+/**
+ * What an inflater must give exactly as gunzipSync does: two gzip members, as `cat a.gz b.gz`
+ * makes, then zero padding and a member that is ignored after it; the same data corrupt must fail
+ * with Z_DATA_ERROR, and cut short with Z_BUF_ERROR.
+ */
+function samples(): { gzip: Buffer; expected: Buffer; corrupt: Buffer; truncated: Buffer } {
+  const sample = Buffer.from(Array.from({ length: 3000 }, (_, i) => `{"eventID":"${i}","n":${(i * 7919) % 1000}}`).join(','));
+  const gzip = Buffer.concat([gzipSync(sample), gzipSync(sample.subarray(0, 999)), Buffer.alloc(2500), gzipSync(sample.subarray(0, 10))]);
+  const corrupt = Buffer.from(gzip);
+  corrupt.fill(0xff, 20, 40);
+  return { gzip, expected: gunzipSync(gzip), corrupt, truncated: gzip.subarray(0, gzip.length / 3) };
+}
+
 function check(): boolean {
   try {
-    const sample = Buffer.from(Array.from({ length: 3000 }, (_, i) => `{"eventID":"${i}","n":${(i * 7919) % 1000}}`).join(','));
-    // Two gzip members, as `cat a.gz b.gz` makes, then zero padding and a member that is ignored after it.
-    const gzip = Buffer.concat([gzipSync(sample), gzipSync(sample.subarray(0, 999)), Buffer.alloc(2500), gzipSync(sample.subarray(0, 10))]);
-    if (!inflateAll(gzip).equals(gunzipSync(gzip))) return false;
-    const corrupt = Buffer.from(gzip);
-    corrupt.fill(0xff, 20, 40);
-    return errorCode(corrupt) === 'Z_DATA_ERROR' && errorCode(gzip.subarray(0, gzip.length / 3)) === 'Z_BUF_ERROR';
+    const { gzip, expected, corrupt, truncated } = samples();
+    return inflateAll(gzip).equals(expected) && errorCode(() => inflateAll(corrupt)) === 'Z_DATA_ERROR' && errorCode(() => inflateAll(truncated)) === 'Z_BUF_ERROR';
   } catch {
     return false;
   }
+}
+
+/** The same check for an inflater that calls back (inflate-pool.ts). */
+export async function checkInflater(inflateAll: (gzip: Buffer) => Promise<Buffer>): Promise<boolean> {
+  const { gzip, expected, corrupt, truncated } = samples();
+  const code = (run: Promise<unknown>): Promise<string | undefined> => run.then(() => undefined, (err: NodeJS.ErrnoException) => err.code);
+  return (await inflateAll(gzip)).equals(expected) && (await code(inflateAll(corrupt))) === 'Z_DATA_ERROR' && (await code(inflateAll(truncated))) === 'Z_BUF_ERROR';
 }
 
 /** Inflates in-memory gzip in pieces of 1,000 bytes into one reused 4 KB area, as the scanner's use of it does. */
@@ -152,9 +167,9 @@ function inflateAll(gzip: Buffer): Buffer {
   return Buffer.concat(parts);
 }
 
-function errorCode(gzip: Buffer): string | undefined {
+function errorCode(run: () => unknown): string | undefined {
   try {
-    inflateAll(gzip);
+    run();
     return undefined;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code;
