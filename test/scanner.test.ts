@@ -60,6 +60,16 @@ describe('scanWatchedRecords', () => {
     expect(await scan(file)).toEqual({ records: [exportCert], stats: { records: 1, acmRecords: 1 } });
   });
 
+  it('finds an event source with JSON whitespace around its colon, or named again later in the record, as JSON.parse reads it', async () => {
+    const spaced = JSON.stringify({ Records: [kms, exportCert] }).replace('"eventSource":"acm.amazonaws.com"', '"eventSource" \r\n:\t "acm.amazonaws.com"');
+    expect(await scan(spaced)).toEqual({ records: [exportCert], stats: { records: 2, acmRecords: 1 } });
+    // JSON.parse keeps the last of a repeated member: the first says KMS, the second ACM PCA.
+    const repeated = `{"Records":[${JSON.stringify(kms).replace(/}$/, ',"eventSource":"acm-pca.amazonaws.com"}')}]}`;
+    expect((await scan(repeated)).records).toEqual([{ ...kms, eventSource: 'acm-pca.amazonaws.com' }]);
+    const inEnvelope = JSON.stringify({ Records: [envelope(issue)] }).replace('"eventSource":', '"eventSource"\n  :  ');
+    expect((await scan(inEnvelope)).records).toEqual([issue]);
+  });
+
   it('unwraps EventBridge envelopes inside Records, and accepts a bare record or a bare envelope', async () => {
     expect((await scan(JSON.stringify({ Records: [envelope(exportCert), kms] }))).records).toEqual([exportCert]);
     expect(await scan(JSON.stringify(exportCert))).toEqual({ records: [exportCert], stats: { records: 1, acmRecords: 1 } });

@@ -4,7 +4,7 @@
  * wasm-builder.ts) split a log file into records without parsing it, records.ts knows the
  * document shapes, and this file joins them: the ACM and ACM Private CA records of one file.
  */
-import type { CloudTrailRecord, ScanStats } from '../types';
+import { WATCHED_EVENT_SOURCES, type CloudTrailRecord, type ScanStats } from '../types';
 import { MAX_DOCUMENT_BYTES, MAX_PARSED_VALUES, mayHoldTooManyValues, RecordSplitter, type Candidate } from './record-splitter';
 import { keepable } from './record-splitter-kernel';
 import { describeShape, lambdaEventKind } from '../ingest/deliveries';
@@ -80,8 +80,9 @@ export async function* scanWatchedRecords(
         }
         stats.records += records;
         for (const candidate of candidates) {
-          if (!mayNameWatchedSource(candidate.bytes)) continue;
-          const record = splitter.arrayKey === 'Events' ? lookupEntry(candidate) : unwrapEnvelope(parseCandidate(candidate));
+          const events = splitter.arrayKey === 'Events';
+          if (!(events ? mayNameWatchedSource(candidate.bytes) : mayHoldWatchedSource(candidate.bytes))) continue;
+          const record = events ? lookupEntry(candidate) : unwrapEnvelope(parseCandidate(candidate));
           if (isWatchedRecord(record)) {
             stats.acmRecords += 1;
             yielded += 1;
@@ -290,6 +291,33 @@ const UNICODE_ESCAPE = Buffer.from('\\u');
  */
 function mayNameWatchedSource(bytes: Buffer): boolean {
   return bytes.includes(ACM_SOURCE) || bytes.includes(PCA_SOURCE) || bytes.includes(UNICODE_ESCAPE);
+}
+
+const SOURCE_KEY = Buffer.from('"eventSource"');
+const WATCHED_SOURCE_VALUES = WATCHED_EVENT_SOURCES.map((source) => Buffer.from(JSON.stringify(source)));
+const isJsonWhitespace = (byte: number | undefined): boolean => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+
+/**
+ * The exact test for a record (or an envelope whose detail is one): about half the records that
+ * name ACM's service do so elsewhere than as their source (another service acting for ACM, a
+ * resource). A record whose `eventSource` is a watched one holds, as written, `"eventSource"`,
+ * JSON whitespace, `:`, whitespace and the quoted name, unless a `\u` escape spells some of it:
+ * no other escape produces any of those characters. Wherever the member sits (nested, repeated),
+ * a record without it cannot be watched, so it is not parsed.
+ */
+function mayHoldWatchedSource(bytes: Buffer): boolean {
+  if (bytes.includes(UNICODE_ESCAPE)) return true;
+  for (let at = bytes.indexOf(SOURCE_KEY); at >= 0; at = bytes.indexOf(SOURCE_KEY, at + 1)) {
+    let i = at + SOURCE_KEY.length;
+    while (isJsonWhitespace(bytes[i])) i++;
+    if (bytes[i] !== 0x3a) continue;
+    i++;
+    while (isJsonWhitespace(bytes[i])) i++;
+    for (const value of WATCHED_SOURCE_VALUES) {
+      if (i + value.length <= bytes.length && bytes.compare(value, 0, value.length, i, i + value.length) === 0) return true;
+    }
+  }
+  return false;
 }
 
 /**
