@@ -781,6 +781,8 @@ function isTokenEnd(c: number): boolean {
 
 function jsonMemberSpans(text: string): number[] {
   const spans: number[] = [];
+  // A member is a quoted name, then a colon: text without both holds none (an ARN has colons, no quotes).
+  if (!text.includes(':') || !(text.includes('"') || text.includes("'"))) return spans;
   const n = text.length;
   const jwk = text.includes('"kty"') || text.includes('\\"kty\\"') || text.includes("'kty'");
   let i = 0;
