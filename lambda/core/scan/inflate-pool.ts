@@ -13,7 +13,7 @@
  * process against `gunzipSync`, corrupt and truncated data included; when anything differs the
  * caller inflates another way.
  */
-import { constants, createGunzip } from 'node:zlib';
+import { constants, createGunzip, Gunzip } from 'node:zlib';
 import { checkInflater, type OutputArea } from './inflate';
 
 interface AsyncZlibHandle {
@@ -27,12 +27,21 @@ type HandleClass = new (mode: number) => AsyncZlibHandle;
 
 let handleClass: HandleClass | undefined | null;
 
+/**
+ * How Node's zlib module sets up the binding behind a stream, in its own source. The binding
+ * checks its arguments natively, and a mismatch there would stop the process rather than throw,
+ * so the call this module makes is made only where Node's own reads the same.
+ */
+const NODE_INIT_CALL = /\bhandle\.init\(\s*windowBits,\s*level,\s*memLevel,\s*strategy,\s*this\._writeState,\s*processCallback,\s*dictionary,?\s*\)/;
+
 /** The class of the binding behind Node's zlib streams, or undefined where it is not what this module expects. */
 function zlibHandleClass(): HandleClass | undefined {
   if (handleClass === undefined) {
     const stream = createGunzip();
     const handle = (stream as unknown as { _handle?: Partial<AsyncZlibHandle> })._handle;
-    const usable = typeof handle?.write === 'function' && typeof handle.init === 'function' && typeof handle.close === 'function';
+    const zlibClass: unknown = Object.getPrototypeOf(Gunzip.prototype)?.constructor;
+    const usable = typeof handle?.write === 'function' && typeof handle.init === 'function' && typeof handle.close === 'function'
+      && typeof zlibClass === 'function' && NODE_INIT_CALL.test(Function.prototype.toString.call(zlibClass));
     handleClass = usable ? (handle.constructor as HandleClass) : null;
     stream.destroy();
   }
@@ -51,8 +60,25 @@ interface Step {
   readonly length: number;
 }
 
-/** Buffers of files that are done, for the next file: they are faulted in already. */
-const spareMemory: { outs: Buffer[]; ins: Buffer[] }[] = [];
+/**
+ * Buffers of files that are done, by size, for the next file: they are faulted in already. A
+ * buffer comes back when no step writes into it any more; a few sets' worth are kept at most.
+ */
+const spareBuffers = new Map<number, Buffer[]>();
+const SPARE_PER_SIZE = 2 * SLOTS;
+
+function takeBuffers(size: number, count: number): Buffer[] {
+  const spare = spareBuffers.get(size) ?? [];
+  const taken = spare.splice(0, count);
+  while (taken.length < count) taken.push(Buffer.allocUnsafe(size));
+  return taken;
+}
+
+function giveBackBuffer(buffer: Buffer): void {
+  const spare = spareBuffers.get(buffer.length) ?? [];
+  spareBuffers.set(buffer.length, spare);
+  if (spare.length < SPARE_PER_SIZE) spare.push(buffer);
+}
 
 /**
  * One gzip stream inflated on the thread pool, a step at a time, each step into a free output
@@ -79,14 +105,13 @@ class PoolInflater {
   onChange: () => void = () => undefined;
 
   constructor(Handle: HandleClass, readonly slotBytes: number, readonly pieceBytes: number) {
-    const memory = spareMemory.find((m) => m.outs[0]!.length === slotBytes && m.ins[0]!.length === pieceBytes);
-    if (memory) spareMemory.splice(spareMemory.indexOf(memory), 1);
-    this.free = memory?.outs ?? Array.from({ length: SLOTS }, () => Buffer.allocUnsafe(slotBytes));
-    this.idleInputs = memory?.ins ?? Array.from({ length: PIECES_AHEAD }, () => Buffer.allocUnsafe(pieceBytes));
+    this.free = takeBuffers(slotBytes, SLOTS);
+    this.idleInputs = takeBuffers(pieceBytes, PIECES_AHEAD);
     this.handle = new Handle(constants.GUNZIP);
     // The binding reports a step's errors through this property, and then does not call back.
     this.handle.onerror = (message, errno, code) => {
-      if (this.writing) this.free.push(this.writing);
+      if (this.writing && this.closed) giveBackBuffer(this.writing);
+      else if (this.writing) this.free.push(this.writing);
       this.writing = undefined;
       this.failure ??= Object.assign(new Error(message), { errno, code });
       this.onChange();
@@ -138,7 +163,7 @@ class PoolInflater {
     const out = this.writing!;
     this.writing = undefined;
     if (this.closed) {
-      this.giveBackMemory(out);
+      giveBackBuffer(out);
       return;
     }
     const outLeft = this.state[0]!;
@@ -165,18 +190,19 @@ class PoolInflater {
     this.onChange();
   }
 
-  close(): void {
+  /**
+   * Stops inflating and gives the buffers back for the next file: `reading`, the one the reader
+   * was copying from, and every other but the one a step under way writes into, which goes back
+   * when the binding calls back.
+   */
+  close(reading?: Buffer): void {
     if (this.closed) return;
     this.closed = true;
     this.handle.close();
-    // A step under way writes into its buffer until the binding calls back; that one goes back then.
-    if (!this.writing) this.giveBackMemory();
-  }
-
-  private giveBackMemory(last?: Buffer): void {
-    const outs = [...this.free, ...this.full.map((s) => s.out), ...(last ? [last] : [])];
-    const ins = [...this.idleInputs, ...this.pending.map((p) => p.buffer)];
-    if (outs.length === SLOTS && ins.length === PIECES_AHEAD && spareMemory.length < 4) spareMemory.push({ outs, ins });
+    for (const buffer of [...this.free, ...this.full.map((step) => step.out), ...(reading ? [reading] : [])]) giveBackBuffer(buffer);
+    for (const buffer of [...this.idleInputs, ...this.pending.map((piece) => piece.buffer)]) giveBackBuffer(buffer);
+    this.free.length = 0;
+    this.full.length = 0;
   }
 }
 
@@ -211,10 +237,18 @@ export async function* inflateOnPool(
   let stopped = false;
   let sourceFailure: { error: unknown } | undefined;
   const over = (): boolean => stopped || inflater.done || inflater.failure !== undefined;
-  // Copies the pieces in as input buffers come free; runs beside the loop below.
+  // Copies the pieces in as input buffers come free; runs beside the loop below. The next piece is
+  // asked for only once there is a buffer for it, so no read is left waiting when the reader stops
+  // (an S3 body closes when its read returns).
+  const source = pieces[Symbol.asyncIterator]();
   void (async () => {
     try {
-      for await (const piece of pieces) {
+      for (;;) {
+        while (!inflater.wantsInput && !over()) await wait();
+        if (over()) return;
+        const next = await source.next();
+        if (next.done) break;
+        const piece = next.value;
         for (let from = 0; from < piece.length; from += pieceBytes) {
           while (!inflater.wantsInput && !over()) await wait();
           if (over()) return;
@@ -227,19 +261,28 @@ export async function* inflateOnPool(
       // zlib is not told to finish, which would only report the data truncated.
       sourceFailure = { error: err };
       notify();
+    } finally {
+      // Nothing is waiting for this loop, so a source that fails to close must not fail it.
+      await Promise.resolve(source.return?.()).catch(() => undefined);
     }
   })();
+  // The step the reader is copying from: it goes back to the inflater once copied out.
+  let reading: Buffer | undefined;
   try {
     for (;;) {
       const step = inflater.full.shift();
       if (step) {
+        reading = step.out;
         for (let from = 0; from < step.length; from += chunkBytes) {
           const length = Math.min(chunkBytes, step.length - from);
           const into = area();
           const chunk = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
           chunk.set(step.out.subarray(from, from + length));
           // The last of a step is copied out: zlib may fill its buffer again while that is scanned.
-          if (from + length >= step.length) inflater.release(step.out);
+          if (from + length >= step.length) {
+            reading = undefined;
+            inflater.release(step.out);
+          }
           yield chunk;
         }
         continue;
@@ -253,7 +296,7 @@ export async function* inflateOnPool(
     // The feeding loop stops at its next piece (a stalled source ends at its deadline) and closes the source.
     stopped = true;
     notify();
-    inflater.close();
+    inflater.close(reading);
   }
 }
 
