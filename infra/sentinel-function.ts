@@ -19,7 +19,7 @@ export const SENTINEL_SERVICE_NAME = 'acm-sentinel';
 export const SENTINEL_METRICS_NAMESPACE = 'AcmSentinel';
 
 // Sized from `npm run bench` (docs/performance.md): with the whole function loaded, the streaming
-// scanner's peak RSS is 92–98 MB on one CPU, where it inflates on its main thread, flat from
+// scanner's peak RSS is 92 MB on one CPU, where it inflates on its main thread, flat from
 // 100,000 to 400,000 records, so 512 MB holds it with room for a burst of alerts; past that, memory
 // only buys CPU. The 400,000-record file (500 MB of JSON) takes about 0.45 s of CPU, so about 1.5 s
 // at 512 MB's share of one vCPU.

@@ -8,7 +8,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { chunksAhead, decodeLogBytes, DecompressedSizeError, inflateModeFor, INPUT_BATCH_BYTES, reusesInput, type InflateMode } from '../lambda/core/scan/decode';
 import { inflateHere, mainThreadInflateWorks } from '../lambda/core/scan/inflate';
-import { threadPoolInflateWorks } from '../lambda/core/scan/inflate-pool';
+import { inflateOnPool, threadPoolInflateWorks } from '../lambda/core/scan/inflate-pool';
 import { chunked } from './support';
 
 const json = Buffer.from(JSON.stringify({ Records: Array.from({ length: 2000 }, (_, i) => ({ eventID: `e-${i}`, note: 'x'.repeat(i % 97) })) }));
@@ -188,25 +188,32 @@ describe('decodeLogBytes on the thread pool', () => {
     expect(await threadPoolInflateWorks()).toBe(true);
   });
 
-  it('inflates the next step while the reader still holds the last', async () => {
+  it('inflates ahead into every free buffer while the reader holds a chunk, and holds input for more', async () => {
+    // Stored gzip (level 0) in pieces of 1,000 bytes: each piece is one step of about 1,000 bytes
+    // (steps of up to 4 KiB, chunks of 1 KiB), so the pieces pulled count the steps inflated.
+    const stored = gzipSync(text.subarray(0, 200_000), { level: 0 });
     let pulled = 0;
     async function* source(): AsyncGenerator<Uint8Array> {
-      for (let i = 0; i < gzip.length; i += 64 * 1024) {
-        pulled += Math.min(64 * 1024, gzip.length - i);
-        yield gzip.subarray(i, i + 64 * 1024);
+      for (let i = 0; i < stored.length; i += 1000) {
+        pulled += 1;
+        yield stored.subarray(i, i + 1000);
       }
     }
     const parts: Buffer[] = [];
-    let pulledAtFirst = -1;
-    for await (const part of decodeLogBytes(source(), undefined, undefined, { inflate: 'thread-pool' })) {
+    let pulledWhileHeld = -1;
+    for await (const part of inflateOnPool(source(), 1024, 4096, 1000)) {
       parts.push(Buffer.from(part));
-      if (pulledAtFirst >= 0) continue;
-      pulledAtFirst = pulled;
-      // The reader holds its first chunk; meanwhile zlib goes on, and takes more input.
-      for (let i = 0; i < 200 && pulled === pulledAtFirst; i++) await new Promise((resolve) => setTimeout(resolve, 5));
-      expect(pulled).toBeGreaterThan(pulledAtFirst);
+      if (pulledWhileHeld >= 0) continue;
+      // The reader holds its first chunk (the first step, whose buffer it gave back) until zlib stops.
+      for (let i = 0, last = -1; i < 200 && pulled !== last; i++) {
+        last = pulled;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      pulledWhileHeld = pulled;
     }
-    expect(Buffer.concat(parts).equals(text)).toBe(true);
+    expect(Buffer.concat(parts).equals(text.subarray(0, 200_000))).toBe(true);
+    // The piece read, one step in each of the three output buffers, and a piece in each of the two input buffers: no more.
+    expect(pulledWhileHeld).toBe(1 + 3 + 2);
   });
 
   it.each([1000, 64 * 1024, INPUT_BATCH_BYTES, 3 * INPUT_BATCH_BYTES])('inflates a file of several MB of gzip delivered in %i-byte pieces', async (size) => {

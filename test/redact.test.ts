@@ -270,7 +270,8 @@ describe('redactString: hex, byte lists, JSON members', () => {
     const oct = redactString(`{"kty":"oct","alg":"HS256","k":"${randomBytes(16).toString('base64url')}"}`);
     expect(oct).toBe(`{"kty":"oct","alg":"HS256","k":"${REDACTED}"}`);
     const rsaJwk = JSON.parse(redactString(JSON.stringify(jwkOf(rsa)))) as Record<string, string>;
-    for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(rsaJwk[member]).toBe(REDACTED);
+    for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(rsaJwk[member]).toBe(REDACTED);    // Python-style text, quoted with apostrophes only.
+    expect(redactString("{'kty': 'oct', 'k': 'c2hvcnQ'}")).toBe(`{'kty': 'oct', 'k': '${REDACTED}'}`);
   });
 
   it('redacts JWK members in JSON that is itself escaped inside JSON', () => {

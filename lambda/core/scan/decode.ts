@@ -74,10 +74,11 @@ export function inflateModeFor(cpus: number, lambdaMemoryMb?: number): InflateMo
 /**
  * Output buffer of each step on the thread pool. Each step ends in a callback on the main thread,
  * which waits while the scanner is busy; 2 MiB steps make those waits rare. Measured on the
- * bench's files as whole processes: 1 MiB steps took 1.05× and 1.06× the wall time of 2 MiB ones
- * at 100,000 and 400,000 records; 4 MiB steps were no faster, for about 4 MB more memory.
+ * bench's files as whole processes, against the floor's wall time at 100,000 and 400,000 records:
+ * 2 MiB steps 1.01× and 1.01×; 1 MiB steps 1.05× and 1.06×; 4 MiB steps 1.06× and 1.01×, for
+ * about 4 MB more memory.
  */
-export const POOL_STEP_BYTES = 2 * 1024 * 1024;
+const POOL_STEP_BYTES = 2 * 1024 * 1024;
 
 /**
  * Whether a gzip source may read every piece after its first into the same memory in this mode:
@@ -130,7 +131,7 @@ export async function* decodeLogBytes(
   if (isGzip(first) && options.inflate === 'main-thread' && mainThreadInflateWorks()) {
     decoded = inflateHere(joinedHere(body), GUNZIP_CHUNK_BYTES, options.area);
   } else if (isGzip(first) && options.inflate === 'thread-pool' && mainThreadInflateWorks()) {
-    decoded = besideWhenLarge(joinedHere(body), options.area);
+    decoded = poolOrHere(joinedHere(body), options.area);
   } else if (isGzip(first)) {
     const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
     void feed(body, gunzip);
@@ -147,7 +148,7 @@ export async function* decodeLogBytes(
  * The file's gzip on the thread pool, or on the main thread when it is all in the first batch (or
  * the thread pool does not inflate here as gunzipSync does).
  */
-async function* besideWhenLarge(batches: AsyncIterable<Uint8Array>, area?: OutputArea): AsyncGenerator<Uint8Array> {
+async function* poolOrHere(batches: AsyncIterable<Uint8Array>, area?: OutputArea): AsyncGenerator<Uint8Array> {
   const iterator = batches[Symbol.asyncIterator]();
   const first = await iterator.next();
   const all = prepended(first.done ? undefined : first.value, iterator);

@@ -110,7 +110,7 @@ class PoolInflater {
     this.handle = new Handle(constants.GUNZIP);
     // The binding reports a step's errors through this property, and then does not call back.
     this.handle.onerror = (message, errno, code) => {
-      if (this.writing && this.closed) giveBackBuffer(this.writing);
+      if (this.writing && this.closed) this.giveBackStep(this.writing);
       else if (this.writing) this.free.push(this.writing);
       this.writing = undefined;
       this.failure ??= Object.assign(new Error(message), { errno, code });
@@ -163,7 +163,7 @@ class PoolInflater {
     const out = this.writing!;
     this.writing = undefined;
     if (this.closed) {
-      giveBackBuffer(out);
+      this.giveBackStep(out);
       return;
     }
     const outLeft = this.state[0]!;
@@ -192,17 +192,25 @@ class PoolInflater {
 
   /**
    * Stops inflating and gives the buffers back for the next file: `reading`, the one the reader
-   * was copying from, and every other but the one a step under way writes into, which goes back
-   * when the binding calls back.
+   * was copying from, and every other but the two a step under way uses (its output, and the
+   * input it reads), which go back when the binding calls back.
    */
   close(reading?: Buffer): void {
     if (this.closed) return;
     this.closed = true;
     this.handle.close();
+    const inUse = this.writing ? this.pending.slice(1) : this.pending;
     for (const buffer of [...this.free, ...this.full.map((step) => step.out), ...(reading ? [reading] : [])]) giveBackBuffer(buffer);
-    for (const buffer of [...this.idleInputs, ...this.pending.map((piece) => piece.buffer)]) giveBackBuffer(buffer);
+    for (const buffer of [...this.idleInputs, ...inUse.map((piece) => piece.buffer)]) giveBackBuffer(buffer);
     this.free.length = 0;
     this.full.length = 0;
+  }
+
+  /** After close: the buffers of the step that was under way, now that the binding is done with them. */
+  private giveBackStep(out: Buffer): void {
+    giveBackBuffer(out);
+    const input = this.pending[0];
+    if (input) giveBackBuffer(input.buffer);
   }
 }
 

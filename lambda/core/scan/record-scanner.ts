@@ -5,7 +5,7 @@
  * document shapes, and this file joins them: the ACM and ACM Private CA records of one file.
  */
 import { WATCHED_EVENT_SOURCES, type CloudTrailRecord, type ScanStats } from '../types';
-import { MAX_DOCUMENT_BYTES, MAX_PARSED_VALUES, mayHoldTooManyValues, RecordSplitter, type Candidate } from './record-splitter';
+import { isWhitespace, MAX_DOCUMENT_BYTES, MAX_PARSED_VALUES, mayHoldTooManyValues, RecordSplitter, type Candidate } from './record-splitter';
 import { keepable } from './record-splitter-kernel';
 import { describeShape, lambdaEventKind } from '../ingest/deliveries';
 import { describePosition, JsonTextError, parseJsonText } from '../json-text';
@@ -285,9 +285,10 @@ const UNICODE_ESCAPE = Buffer.from('\\u');
 
 /**
  * The kernel's candidate test (`cm` or a `\u` escape) is coarse so it stays a vector compare;
- * this exact one is cheap on the few records it passes. A parsed string can only read
- * `acm.amazonaws.com` or `acm-pca.amazonaws.com` if the bytes hold that text or a `\u` escape:
- * no other JSON escape produces any of its characters.
+ * this one, for lookup-events entries (whose records are JSON strings, their quotes escaped), is
+ * cheap on the few records it passes. A parsed string can only read `acm.amazonaws.com` or
+ * `acm-pca.amazonaws.com` if the bytes hold that text or a `\u` escape: no other JSON escape
+ * produces any of its characters.
  */
 function mayNameWatchedSource(bytes: Buffer): boolean {
   return bytes.includes(ACM_SOURCE) || bytes.includes(PCA_SOURCE) || bytes.includes(UNICODE_ESCAPE);
@@ -295,7 +296,6 @@ function mayNameWatchedSource(bytes: Buffer): boolean {
 
 const SOURCE_KEY = Buffer.from('"eventSource"');
 const WATCHED_SOURCE_VALUES = WATCHED_EVENT_SOURCES.map((source) => Buffer.from(JSON.stringify(source)));
-const isJsonWhitespace = (byte: number | undefined): boolean => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 
 /**
  * The exact test for a record (or an envelope whose detail is one): about half the records that
@@ -309,10 +309,11 @@ function mayHoldWatchedSource(bytes: Buffer): boolean {
   if (bytes.includes(UNICODE_ESCAPE)) return true;
   for (let at = bytes.indexOf(SOURCE_KEY); at >= 0; at = bytes.indexOf(SOURCE_KEY, at + 1)) {
     let i = at + SOURCE_KEY.length;
-    while (isJsonWhitespace(bytes[i])) i++;
+    // Past the end, bytes[i] is undefined, which is no whitespace.
+    while (isWhitespace(bytes[i]!)) i++;
     if (bytes[i] !== 0x3a) continue;
     i++;
-    while (isJsonWhitespace(bytes[i])) i++;
+    while (isWhitespace(bytes[i]!)) i++;
     for (const value of WATCHED_SOURCE_VALUES) {
       if (i + value.length <= bytes.length && bytes.compare(value, 0, value.length, i, i + value.length) === 0) return true;
     }
