@@ -28,11 +28,11 @@ export interface ScanOptions {
 const READ_BYTES = INPUT_BATCH_BYTES;
 
 /**
- * A local file in READ_BYTES pieces. With `reuse` (gzip inflated on the main thread or the thread pool,
- * where each piece is taken before the next is asked for: DecodeOptions), every piece after the first
- * of a gzip file is read into the same buffer; a new one per read costs page faults, about 25 ms
- * of CPU per 50 MB of gzip. The first piece keeps its own (the decoder holds it to look at), and
- * so does every piece of a file that is not gzip (the scanner keeps views of them).
+ * A local file in READ_BYTES pieces. With `reuse` (gzip inflated on the main thread or the thread
+ * pool, where each piece is taken before the next is asked for: DecodeOptions), every piece after
+ * the first of a gzip file is read into the same buffer; a new one per read costs page faults,
+ * about 25 ms of CPU per 50 MB of gzip. The first piece keeps its own (the decoder holds it to
+ * look at), and so does every piece of a file that is not gzip (the scanner keeps views of them).
  */
 async function* fileChunks(file: string, reuse: boolean): AsyncGenerator<Uint8Array> {
   const handle = await open(file, 'r');

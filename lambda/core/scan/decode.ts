@@ -94,8 +94,9 @@ export interface DecodeOptions {
   /** @default 'stream' */
   readonly inflate?: InflateMode;
   /**
-   * Main thread or thread pool: memory to put each output chunk in (the scanner's input area), asked for
-   * before each step; a chunk in it is valid until the next chunk is asked for. @default new buffers
+   * Main thread or thread pool: memory to put each output chunk in (the scanner's input area),
+   * asked for before each chunk; a chunk in it is valid until the next chunk is asked for.
+   * @default new buffers
    */
   readonly area?: OutputArea;
 }
@@ -105,9 +106,9 @@ export interface DecodeOptions {
  * plain JSON passes through unchanged; bytes are streamed, never collected.
  *
  * On the main thread or the thread pool, each piece of gzip input is inflated or copied (into a
- * batch, or into the pool's input memory) before the next is asked for, so a gzip source may then read every piece
- * after its first into the same memory (reusesInput; scan's file reader does: a new buffer per
- * read costs the process page faults).
+ * batch, or into the pool's input memory) before the next is asked for, so a gzip source may then
+ * read every piece after its first into the same memory (reusesInput; scan's file reader does: a
+ * new buffer per read costs the process page faults).
  */
 export async function* decodeLogBytes(
   source: AsyncIterable<Uint8Array>,

@@ -303,7 +303,8 @@ const WATCHED_SOURCE_VALUES = WATCHED_EVENT_SOURCES.map((source) => Buffer.from(
  * resource). A record whose `eventSource` is a watched one holds, as written, `"eventSource"`,
  * JSON whitespace, `:`, whitespace and the quoted name, unless a `\u` escape spells some of it:
  * no other escape produces any of those characters. Wherever the member sits (nested, repeated),
- * a record without it cannot be watched, so it is not parsed.
+ * a record without it cannot be watched, so it is not parsed: like a record with no sign of ACM,
+ * it is counted, and a JSON error in it (CloudTrail writes none) does not fail the file.
  */
 function mayHoldWatchedSource(bytes: Buffer): boolean {
   if (bytes.includes(UNICODE_ESCAPE)) return true;
