@@ -19,9 +19,9 @@ export const SENTINEL_SERVICE_NAME = 'acm-sentinel';
 export const SENTINEL_METRICS_NAMESPACE = 'AcmSentinel';
 
 // Sized from `npm run bench` (docs/performance.md): with the whole function loaded, the streaming
-// scanner's peak RSS is 92 MB on one CPU, where it inflates on its main thread, flat from
+// scanner's peak RSS is 92–100 MB on one CPU, where it inflates on its main thread, flat from
 // 100,000 to 400,000 records, so 512 MB holds it with room for a burst of alerts; past that, memory
-// only buys CPU. The 400,000-record file (500 MB of JSON) takes about 0.45 s of CPU, so about 1.5 s
+// only buys CPU. The 400,000-record file (500 MB of JSON) takes about 0.47 s of CPU, so about 1.6 s
 // at 512 MB's share of one vCPU.
 /** Memory of the function, in MB. */
 export const SENTINEL_MEMORY_MB = 512;
