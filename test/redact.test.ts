@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
-import { redact, redactDeep, REDACTED, redactString, redactText } from '../lambda/core/alerts/redact';
+import { redact, redactDeep, REDACTED, redactString, redactText, secretSpans } from '../lambda/core/alerts/redact';
 
 // Prepare: real key material, generated once for the whole file
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
@@ -373,6 +373,43 @@ const LEGITIMATE = [
 describe('redactString: legitimate values', () => {
   it.each(LEGITIMATE)('keeps %s', (text) => {
     expect(redactString(text)).toBe(text);
+  });
+});
+
+describe('redactString: ACM certificate ARNs, returned without running the detectors', () => {
+  // Every partition and Region shape the shortcut admits, as in redact.ts's CERTIFICATE_ARN.
+  const partitions = ['aws', 'aws-cn', 'aws-us-gov', 'aws-iso', 'aws-iso-b', 'aws-iso-e', 'aws-iso-f', 'aws-eusc'];
+  const areas = ['us', 'eu', 'ap', 'sa', 'ca', 'me', 'af', 'il', 'mx', 'cn', 'us-gov', 'us-iso', 'us-isob', 'eusc'];
+  const directions = ['east', 'west', 'north', 'south', 'central', 'northeast', 'southeast', 'northwest', 'southwest'];
+  const hex = (bytes: Buffer) => bytes.toString('hex');
+  const uuidOf = (bytes: Buffer) => `${hex(bytes.subarray(0, 4))}-${hex(bytes.subarray(4, 6))}-${hex(bytes.subarray(6, 8))}-${hex(bytes.subarray(8, 10))}-${hex(bytes.subarray(10, 16))}`;
+  const uuids = [Buffer.alloc(16), Buffer.alloc(16, 0xff), Buffer.alloc(16, 0xab), Buffer.alloc(16, 0x0f), ...Array.from({ length: 60 }, () => randomBytes(16))].map(uuidOf);
+
+  it('are ARNs the detectors leave as they are, in every partition and Region shape, whatever the account and UUID', () => {
+    let checked = 0;
+    for (const [p, partition] of partitions.entries()) {
+      for (const [a, area] of areas.entries()) {
+        for (const [d, direction] of directions.entries()) {
+          const account = String((p * 7919 + a * 104729 + d * 1299709) % 1e12).padStart(12, '0');
+          const uuid = uuids[(p + a + d) % uuids.length]!;
+          const arn = `arn:${partition}:acm:${area}-${direction}-${(p + d) % 10}:${account}:certificate/${uuid}`;
+          expect(secretSpans(arn)).toEqual([]);
+          expect(redactString(arn)).toBe(arn);
+          checked += 1;
+        }
+      }
+    }
+    for (const uuid of uuids) expect(secretSpans(`arn:aws:acm:us-east-1:111122223333:certificate/${uuid}`)).toEqual([]);
+    expect(checked).toBe(partitions.length * areas.length * directions.length);
+  });
+
+  it('leaves anything else in an ARN to the detectors', () => {
+    const arn = `arn:aws:acm:us-east-1:111122223333:certificate/${uuids[5]}`;
+    expect(redactString(`${arn}?password=hunter2`)).toBe(`${arn}?password=${REDACTED}`);
+    // A partition the shortcut does not know: what follows `password:` is taken for its value.
+    expect(redactString(`arn:aws-password:acm:us-east-1:111122223333:certificate/${uuids[5]}`)).toBe(`arn:aws-password:${REDACTED}`);
+    const key = randomBytes(32).toString('base64');
+    expect(redactString(`arn:aws:acm:us-east-1:111122223333:certificate/${key}`)).not.toContain(key);
   });
 });
 

@@ -921,6 +921,14 @@ function sortedPairs(spans: number[]): number[] {
  * bounded (short strings, a few thousand, cleared when full).
  */
 const clean = new Set<string>();
+/**
+ * An ACM certificate ARN as AWS writes it, in a known partition and Region shape, with an account
+ * number and a lowercase UUID: nothing else fits, and no detector changes such an ARN (a test
+ * checks the shape against them), so it is returned without running them. Most alerts' resources
+ * are one, a different one each.
+ */
+const CERTIFICATE_ARN = /^arn:aws(?:-cn|-us-gov|-iso|-iso-[bef]|-eusc)?:acm:(?:us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov|us-iso|us-isob|eusc)-(?:east|west|north|south|central|northeast|southeast|northwest|southwest)-\d:\d{12}:certificate\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 const CLEAN_MAX_ENTRIES = 4096;
 const CLEAN_MAX_LENGTH = 512;
 
@@ -934,19 +942,8 @@ const NONE: number[] = [];
 export function redactString(text: string): string {
   if (text.length === 0) return text;
   if (text.length <= CLEAN_MAX_LENGTH && clean.has(text)) return text;
-  // Base64, hex and byte-list runs are secret only from a length up (BASE64_MIN, HEX_MIN, BYTE_LIST_MIN
-  // numbers with a comma between each two): shorter text cannot hold one, and is not walked for one.
-  const length = text.length;
-  const spans = mergeSpans([
-    pemSpans(text),
-    puttySpans(text),
-    hiddenSpans(text),
-    jsonMemberSpans(text),
-    length >= BASE64_MIN ? base64Spans(text, arnSpans(text)) : NONE,
-    length >= HEX_MIN ? hexSpans(text) : NONE,
-    length >= 2 * BYTE_LIST_MIN - 1 ? byteListSpans(text) : NONE,
-    assignedSpans(text),
-  ]);
+  if (CERTIFICATE_ARN.test(text)) return text;
+  const spans = secretSpans(text);
   if (spans.length === 0) {
     if (text.length <= CLEAN_MAX_LENGTH) {
       if (clean.size >= CLEAN_MAX_ENTRIES) clean.clear();
@@ -962,6 +959,23 @@ export function redactString(text: string): string {
   }
   parts.push(text.slice(kept));
   return parts.join('');
+}
+
+/** What every detector finds in `text`, merged: redactString without its shortcuts (its tests check those against this). */
+export function secretSpans(text: string): number[] {
+  // Base64, hex and byte-list runs are secret only from a length up (BASE64_MIN, HEX_MIN, BYTE_LIST_MIN
+  // numbers with a comma between each two): shorter text cannot hold one, and is not walked for one.
+  const length = text.length;
+  return mergeSpans([
+    pemSpans(text),
+    puttySpans(text),
+    hiddenSpans(text),
+    jsonMemberSpans(text),
+    length >= BASE64_MIN ? base64Spans(text, arnSpans(text)) : NONE,
+    length >= HEX_MIN ? hexSpans(text) : NONE,
+    length >= 2 * BYTE_LIST_MIN - 1 ? byteListSpans(text) : NONE,
+    assignedSpans(text),
+  ]);
 }
 
 function isByteBuffer(value: object): boolean {
