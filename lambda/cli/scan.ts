@@ -54,6 +54,8 @@ async function* fileChunks(file: string, reuse: boolean): AsyncGenerator<Uint8Ar
 interface Found {
   readonly file: string;
   readonly named: boolean;
+  /** A regular file's size, from the walk's own stat (for the progress line). */
+  readonly size?: number;
   readonly skip?: string;
   readonly error?: string;
 }
@@ -97,7 +99,7 @@ async function* filesUnder(target: string, named: boolean, visited = new Set<str
       yield { file: target, named, error: systemProblem(err) };
       return;
     }
-    yield { file: target, named, ...(skip ? { skip } : {}) };
+    yield { file: target, named, size: info.size, ...(skip ? { skip } : {}) };
     return;
   }
   const id = `${info.dev}:${info.ino}`;
@@ -207,8 +209,7 @@ export async function runScan(options: ScanOptions, io: Output): Promise<number>
         const printedBefore = alerts.length;
         try {
           const bytes = found.file === '-' ? (options.stdin ?? process.stdin) : fileChunks(found.file, reusesInput(inflate));
-          const size = found.file === '-' || !progress ? undefined : await stat(found.file).then((info) => info.size, () => undefined);
-          result = await readLogStream(progress ? progress.track(bytes, file, size) : bytes, {
+          result = await readLogStream(progress ? progress.track(bytes, file, found.size) : bytes, {
             engine, name: found.file === '-' ? '<stdin>' : found.file, lenient: true, inflate,
             // A local scan has no function's memory to protect: alerts are printed as they are found, and any size is read.
             maxDecompressedBytes: Number.POSITIVE_INFINITY,

@@ -130,9 +130,9 @@ export async function* decodeLogBytes(
   const body = prepended(first.length > 0 ? first : undefined, iterator);
   let decoded: AsyncIterable<Uint8Array> = body;
   if (isGzip(first) && options.inflate === 'main-thread' && mainThreadInflateWorks()) {
-    decoded = inflateHere(joinedHere(body), GUNZIP_CHUNK_BYTES, options.area);
+    decoded = inflateHere(batched(body, true), GUNZIP_CHUNK_BYTES, options.area);
   } else if (isGzip(first) && options.inflate === 'thread-pool' && mainThreadInflateWorks()) {
-    decoded = poolOrHere(joinedHere(body), options.area);
+    decoded = poolOrHere(batched(body, true), options.area);
   } else if (isGzip(first)) {
     const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
     void feed(body, gunzip);
@@ -238,7 +238,7 @@ export async function* chunksAhead(stream: Readable, aheadBytes: number): AsyncG
 async function feed(source: AsyncIterable<Uint8Array>, gunzip: Gunzip): Promise<void> {
   let previous: Promise<void> | undefined;
   try {
-    for await (const piece of batched(source)) {
+    for await (const piece of batched(source, false)) {
       if (gunzip.destroyed) return;
       const taken = writeTaken(gunzip, piece);
       await previous;
@@ -278,11 +278,14 @@ function writeTaken(stream: Gunzip, piece: Uint8Array): Promise<void> {
 }
 
 /**
- * batched() for the main thread: a piece of a batch or more passes as it is; smaller ones are
- * copied into one buffer, used again for every batch, until it holds a batch. Nothing is kept
- * from a piece once the next is asked for, and no new buffer is made per batch.
+ * The compressed pieces in batches of at least INPUT_BATCH_BYTES, so that zlib gets fewer, larger
+ * writes (network reads are often 16 KB): a piece of a batch or more passes as it is; smaller ones
+ * are copied into a batch. With `reuse` (the main thread and the thread pool, which take each batch
+ * before asking for the next) every batch is the same buffer; without (Node's streaming gunzip,
+ * which keeps one queued) each has its own. Nothing is kept from a piece once the next is asked
+ * for. A source that breaks: what it gave before is still handed on, then its error.
  */
-async function* joinedHere(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+async function* batched(source: AsyncIterable<Uint8Array>, reuse: boolean): AsyncGenerator<Uint8Array> {
   let join: Buffer | undefined;
   let size = 0;
   try {
@@ -291,8 +294,8 @@ async function* joinedHere(source: AsyncIterable<Uint8Array>): AsyncGenerator<Ui
         yield piece;
         continue;
       }
-      join ??= Buffer.allocUnsafe(INPUT_BATCH_BYTES);
       for (let from = 0; from < piece.length;) {
+        join ??= Buffer.allocUnsafe(INPUT_BATCH_BYTES);
         const taken = Math.min(piece.length - from, join.length - size);
         join.set(piece.subarray(from, from + taken), size);
         size += taken;
@@ -300,35 +303,13 @@ async function* joinedHere(source: AsyncIterable<Uint8Array>): AsyncGenerator<Ui
         if (size === join.length) {
           yield join;
           size = 0;
+          if (!reuse) join = undefined;
         }
       }
     }
   } catch (err) {
-    // The source broke: what it gave before still goes to gunzip, then the failure.
     if (size > 0) yield join!.subarray(0, size);
     throw err;
   }
   if (size > 0) yield join!.subarray(0, size);
-}
-
-/** Joins small pieces (network reads are often 16 KB) so that zlib gets fewer, larger writes. */
-async function* batched(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let parts: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of source) {
-      parts.push(chunk);
-      size += chunk.length;
-      if (size >= INPUT_BATCH_BYTES) {
-        yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
-        parts = [];
-        size = 0;
-      }
-    }
-  } catch (err) {
-    // The source broke: what it gave before still goes to gunzip, then the failure.
-    if (size > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
-    throw err;
-  }
-  if (size > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
 }

@@ -104,7 +104,7 @@ class PoolInflater {
   /** Called whenever a step ends or fails. */
   onChange: () => void = () => undefined;
 
-  constructor(Handle: HandleClass, readonly slotBytes: number, readonly pieceBytes: number) {
+  constructor(Handle: HandleClass, slotBytes: number, pieceBytes: number) {
     this.free = takeBuffers(slotBytes, SLOTS);
     this.idleInputs = takeBuffers(pieceBytes, PIECES_AHEAD);
     this.handle = new Handle(constants.GUNZIP);
